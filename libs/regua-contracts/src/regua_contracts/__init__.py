@@ -1,0 +1,1 @@
+"""Régua's only contract: versioned event and command models and the topics they travel on."""

@@ -1,0 +1,31 @@
+"""Kafka topic names. The version in each name changes only with a breaking change of its events."""
+
+from typing import Final
+
+#: Commands produced by client companies (register invoice, record payment, cancel).
+CLIENT_COMMANDS: Final = "regua.client-commands.v1"
+#: Facts about invoices, published by ingestion. Keyed by invoice id.
+INVOICES: Final = "regua.invoices.v1"
+#: Facts about collection cases, published by the ruler. Keyed by invoice id.
+CASES: Final = "regua.cases.v1"
+#: Facts about contacts (attempts, opt-outs), published by the dispatchers. Keyed by debtor id.
+CONTACTS: Final = "regua.contacts.v1"
+
+CHANNELS: Final = ("email", "sms", "whatsapp", "phone")
+
+
+def contact_commands(channel: str) -> str:
+    """The topic a channel's dispatcher consumes its contact commands from. Keyed by debtor id."""
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}")
+    return f"regua.contact-commands.{channel}.v1"
+
+
+def dead_letter(topic: str) -> str:
+    """Where records from ``topic`` that cannot be processed end up, with the reason in headers."""
+    return f"{topic}.dlq"
+
+
+def all_topics() -> list[str]:
+    base = [CLIENT_COMMANDS, INVOICES, CASES, CONTACTS, *(contact_commands(c) for c in CHANNELS)]
+    return base + [dead_letter(t) for t in base]

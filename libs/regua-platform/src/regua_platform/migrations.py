@@ -1,0 +1,46 @@
+"""The one migration tool: ordered SQL files per schema, applied once each, under an advisory lock.
+
+A service's files live in ``<package>/migrations/NNN_name.sql``; the platform's own tables (outbox,
+processed events) are applied first into every schema. Files run with ``search_path`` set to the schema,
+so they never name it.
+"""
+
+import logging
+from importlib import resources
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+
+
+def _scripts(package: str) -> list[tuple[str, str]]:
+    folder = resources.files(package) / "migrations"
+    files = sorted(f for f in folder.iterdir() if f.name.endswith(".sql"))
+    return [(f"{package}:{f.name}", f.read_text(encoding="utf-8")) for f in files]
+
+
+async def migrate(dsn: str, schema: str, package: str) -> list[str]:
+    """Applies pending migrations; returns the names it applied."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("SELECT pg_advisory_lock(hashtext($1))", f"regua-migrate-{schema}")
+        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        await conn.execute(f'SET search_path TO "{schema}"')
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
+        applied = []
+        for name, sql in _scripts("regua_platform") + _scripts(package):
+            if name in done:
+                continue
+            async with conn.transaction():
+                await conn.execute(sql)
+                await conn.execute("INSERT INTO schema_migrations (name) VALUES ($1)", name)
+            applied.append(name)
+            log.info("migration applied", extra={"schema": schema, "migration": name})
+        return applied
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", f"regua-migrate-{schema}")
+        await conn.close()

@@ -1,0 +1,136 @@
+"""The one service factory: every Régua service is a FastAPI app whose lifespan migrates its schema,
+opens its pool and Kafka broker, runs its outbox relay and background loops, and serves /healthz,
+/readyz and /metrics. Services describe themselves with a ServiceSpec and keep their own code thin."""
+
+import asyncio
+import logging
+import os
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import uvicorn
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker
+from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from prometheus_client import make_asgi_app
+
+from regua_platform.db import create_pool
+from regua_platform.http import install_error_handlers
+from regua_platform.kafka import create_broker, ensure_topics, publisher
+from regua_platform.logging import configure_logging
+from regua_platform.migrations import migrate
+from regua_platform.outbox import OutboxRelay
+from regua_platform.settings import Settings
+from regua_platform.telemetry import configure_tracing, shutdown_tracing
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """What a running service holds; reachable from routes as ``request.app.state.runtime``."""
+
+    settings: Settings
+    pool: asyncpg.Pool
+    broker: KafkaBroker
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    schema: str
+    package: str  # holds migrations/
+    topics: Sequence[str]
+    # Registers subscribers (before the broker starts) and fills runtime.extras.
+    wire: Callable[[Runtime], Awaitable[None]]
+    background: Sequence[Callable[[Runtime], Awaitable[None]]] = ()
+    routers: Sequence[APIRouter] = ()
+    title: str = ""
+
+
+def runtime_of(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def _crash_on_failure(task: asyncio.Task[None]) -> None:
+    # Crash-only: a background loop that dies takes the process with it, and the supervisor restarts it.
+    if not task.cancelled() and task.exception() is not None:
+        log.critical("background task died", exc_info=task.exception())
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
+    configure_logging(spec.name, settings.log_level)
+    configure_tracing(spec.name, settings.otel_exporter_otlp_endpoint)
+    AsyncPGInstrumentor().instrument()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await migrate(settings.database_url, spec.schema, spec.package)
+        pool = await create_pool(settings.database_url, spec.schema,
+                                 min_size=settings.db_pool_min, max_size=settings.db_pool_max)
+        broker = create_broker(settings)
+        await ensure_topics(settings, spec.topics)
+        runtime = Runtime(settings, pool, broker)
+        app.state.runtime = runtime
+        await spec.wire(runtime)
+        await broker.start()
+        relay = OutboxRelay(pool, publisher(broker), batch=settings.outbox_batch,
+                            poll_seconds=settings.outbox_poll_seconds)
+        tasks = [asyncio.create_task(relay.run(), name="outbox-relay")]
+        tasks += [asyncio.create_task(job(runtime), name=job.__name__) for job in spec.background]
+        for task in tasks:
+            task.add_done_callback(_crash_on_failure)
+        log.info("service started", extra={"port": settings.http_port})
+        try:
+            yield
+        finally:
+            relay.stop()
+            for task in tasks:
+                task.remove_done_callback(_crash_on_failure)
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await broker.stop()
+            await pool.close()
+            shutdown_tracing()
+
+    app = FastAPI(title=spec.title or f"Régua {spec.name}", lifespan=lifespan)
+    app.mount("/metrics", make_asgi_app())
+    install_error_handlers(app)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> JSONResponse:
+        runtime = runtime_of(request)
+        checks = {"database": "ok", "kafka": "ok"}
+        try:
+            await runtime.pool.fetchval("SELECT 1")
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            checks["database"] = type(exc).__name__
+        if not await runtime.broker.ping(timeout=2.0):
+            checks["kafka"] = "unreachable"
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ok" if ok else "unavailable", **checks}, status_code=200 if ok else 503)
+
+    for router in spec.routers:
+        app.include_router(router)
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+    return app
+
+
+def serve(spec: ServiceSpec, settings: Settings | None = None) -> None:
+    settings = settings or Settings(service_name=spec.name)
+    app = create_app(spec, settings)
+    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None,
+                timeout_graceful_shutdown=10)

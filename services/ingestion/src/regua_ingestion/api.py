@@ -1,0 +1,176 @@
+"""HTTP API for client companies. Thin: authenticate, parse, call a handler in a transaction, map errors."""
+
+import hashlib
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import asyncpg
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, ValidationError
+
+from regua_contracts.common import Cents, NewInvoice
+from regua_contracts.documents import is_valid_cnpj, normalize_document
+from regua_ingestion import handlers, store
+from regua_ingestion.domain import InvoiceNotOpen, PaymentExceedsBalance
+from regua_ingestion.store import Tenant
+from regua_ingestion.tenants import TenantDirectory, create_tenant
+from regua_platform.http import ApiError
+from regua_platform.service import runtime_of
+
+router = APIRouter()
+MAX_BATCH = 1000
+
+
+class InvoiceBatch(BaseModel):
+    invoices: list[NewInvoice]
+
+
+class PaymentIn(BaseModel):
+    amount_cents: Cents
+    paid_at: datetime | None = Field(default=None, description="defaults to now")
+
+
+class CancelIn(BaseModel):
+    reason: Annotated[str, Field(max_length=200)] = ""
+
+
+class TenantIn(BaseModel):
+    name: Annotated[str, Field(min_length=2, max_length=200)]
+    cnpj: str
+    address: Annotated[str, Field(min_length=5, max_length=300)]
+
+
+async def current_tenant(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> Tenant:
+    directory: TenantDirectory = runtime_of(request).extras["tenants"]
+    tenant = await directory.by_api_key(x_api_key) if x_api_key else None
+    if tenant is None:
+        raise ApiError(401, "X-API-Key", "missing or unknown API key")
+    return tenant
+
+
+TenantDep = Annotated[Tenant, Depends(current_tenant)]
+IdempotencyKey = Annotated[str | None, Header(max_length=200)]
+
+
+async def _in_transaction(
+    request: Request, tenant: Tenant, idempotency_key: str | None,
+    work: Callable[[asyncpg.Connection], Awaitable[tuple[int, Any]]],
+) -> JSONResponse:
+    """Runs ``work`` in one transaction; with an Idempotency-Key, a replay returns the first response."""
+    body = await request.body()
+    fingerprint = hashlib.sha256(request.method.encode() + request.url.path.encode() + body).digest()
+    async with runtime_of(request).pool.acquire() as conn, conn.transaction():
+        if idempotency_key:
+            previous = await store.claim_idempotency_key(conn, tenant.id, idempotency_key, fingerprint)
+            if previous is not None:
+                if bytes(previous["fingerprint"]) != fingerprint:
+                    raise ApiError(422, "Idempotency-Key", "already used with a different request")
+                return JSONResponse(json.loads(previous["body"]), status_code=previous["status_code"],
+                                    headers={"Idempotent-Replayed": "true"})
+        status, payload = await work(conn)
+        if idempotency_key:
+            await store.store_idempotent_response(conn, tenant.id, idempotency_key, status, payload)
+    return JSONResponse(payload, status_code=status)
+
+
+async def _json_body(request: Request) -> Any:
+    try:
+        return json.loads(await request.body() or b"null")
+    except json.JSONDecodeError as exc:
+        raise ApiError(400, "(body)", f"invalid JSON: {exc.msg} at position {exc.pos}") from exc
+
+
+@router.post("/v1/invoices", status_code=201, tags=["invoices"], openapi_extra={"requestBody": {
+    "required": True, "content": {"application/json": {"schema": {"oneOf": [
+        {"$ref": "#/components/schemas/NewInvoice"},
+        {"type": "object", "properties": {"invoices": {"type": "array", "items": {"$ref": "#/components/schemas/NewInvoice"}}}},
+    ]}}}}})
+async def register_invoices(request: Request, tenant: TenantDep, idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    """Registers one invoice (the body is an invoice) or a batch (``{"invoices": [...]}``, all or nothing)."""
+    body = await _json_body(request)
+    batch = isinstance(body, dict) and "invoices" in body
+    raw = await request.body()
+    try:  # validated from JSON text: dates must be ISO strings, amounts JSON integers
+        invoices = InvoiceBatch.model_validate_json(raw).invoices if batch else [NewInvoice.model_validate_json(raw)]
+    except ValidationError as exc:
+        raise ApiError.invalid(exc) from exc
+    if len(invoices) > MAX_BATCH:
+        raise ApiError(413, "invoices", f"at most {MAX_BATCH} invoices per request")
+
+    async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
+        results = await handlers.register_invoices(conn, tenant, invoices)
+        views = [{**(await store.invoice_view(conn, tenant.id, r.invoice_id) or {}), "created": r.created}
+                 for r in results]
+        created_any = any(r.created for r in results)
+        return (201 if created_any else 200), ({"invoices": views} if batch else views[0])
+
+    return await _in_transaction(request, tenant, idempotency_key, work)
+
+
+async def _load_for_update(conn: asyncpg.Connection, tenant: Tenant, invoice_id: UUID) -> Any:
+    invoice = await store.load_invoice(conn, tenant.id, invoice_id=invoice_id, for_update=True)
+    if invoice is None:  # another tenant's invoice looks exactly like a missing one
+        raise ApiError(404, "invoice_id", "no such invoice")
+    return invoice
+
+
+@router.post("/v1/invoices/{invoice_id}/payments", status_code=201, tags=["invoices"])
+async def record_payment(request: Request, invoice_id: UUID, payment: PaymentIn, tenant: TenantDep,
+                         idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
+        invoice = await _load_for_update(conn, tenant, invoice_id)
+        try:
+            await handlers.record_payment(conn, tenant, invoice, payment.amount_cents,
+                                          payment.paid_at or datetime.now(UTC),
+                                          idempotency_key or str(uuid.uuid4()))
+        except InvoiceNotOpen as exc:
+            raise ApiError(409, "status", str(exc)) from exc
+        except PaymentExceedsBalance as exc:
+            raise ApiError(422, "amount_cents", str(exc)) from exc
+        return 201, await store.invoice_view(conn, tenant.id, invoice_id)
+
+    return await _in_transaction(request, tenant, idempotency_key, work)
+
+
+@router.post("/v1/invoices/{invoice_id}/cancel", tags=["invoices"])
+async def cancel_invoice(request: Request, invoice_id: UUID, tenant: TenantDep,
+                         cancel: CancelIn | None = None, idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
+        invoice = await _load_for_update(conn, tenant, invoice_id)
+        try:
+            await handlers.cancel_invoice(conn, tenant, invoice, (cancel or CancelIn()).reason)
+        except InvoiceNotOpen as exc:
+            raise ApiError(409, "status", str(exc)) from exc
+        return 200, await store.invoice_view(conn, tenant.id, invoice_id)
+
+    return await _in_transaction(request, tenant, idempotency_key, work)
+
+
+@router.get("/v1/invoices/{invoice_id}", tags=["invoices"])
+async def get_invoice(request: Request, invoice_id: UUID, tenant: TenantDep) -> dict[str, Any]:
+    view = await store.invoice_view(runtime_of(request).pool, tenant.id, invoice_id)
+    if view is None:
+        raise ApiError(404, "invoice_id", "no such invoice")
+    return view
+
+
+@router.post("/admin/tenants", status_code=201, tags=["admin"])
+async def add_tenant(request: Request, tenant_in: TenantIn,
+                     x_admin_token: Annotated[str | None, Header()] = None) -> dict[str, str]:
+    """Registers a client company and returns its API key (shown once; only a hash is stored)."""
+    runtime = runtime_of(request)
+    if x_admin_token != runtime.settings.admin_token:
+        raise ApiError(401, "X-Admin-Token", "missing or wrong admin token")
+    try:
+        cnpj = normalize_document(tenant_in.cnpj)
+        if not is_valid_cnpj(cnpj):
+            raise ValueError("must be a CNPJ")
+    except ValueError as exc:
+        raise ApiError(422, "cnpj", str(exc)) from exc
+    tenant, api_key = await create_tenant(runtime.pool, tenant_in.name, cnpj, tenant_in.address)
+    return {"tenant_id": tenant.id, "api_key": api_key}

@@ -1,0 +1,76 @@
+"""Ingestion commands: each loads, lets the domain decide, and saves state plus its event in one transaction.
+Callers own the transaction (HTTP request or Kafka batch)."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
+
+import asyncpg
+
+from regua_contracts import topics
+from regua_contracts.common import NewInvoice
+from regua_contracts.invoices import InvoiceCancelled, InvoiceRegistered, PaymentRecorded
+from regua_ingestion import store
+from regua_ingestion.domain import Invoice, debtor_id_for
+from regua_ingestion.store import Tenant
+from regua_platform import outbox
+from regua_platform.outbox import OutboxMessage
+
+_PAYMENT_NS = uuid.UUID("0b8e3c55-2d51-4b6c-8f3e-7f1f2f7e4a21")
+
+
+@dataclass(frozen=True)
+class Registered:
+    invoice_id: UUID
+    external_id: str
+    created: bool
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def register_invoices(conn: asyncpg.Connection, tenant: Tenant, invoices: list[NewInvoice]) -> list[Registered]:
+    """Registers new invoices; an external_id already registered keeps its first version."""
+    rows = [(uuid.uuid4(), debtor_id_for(tenant.id, inv.debtor.document), inv) for inv in invoices]
+    inserted = await store.insert_invoices(conn, tenant.id, rows)
+    now = _now()
+    await outbox.add(conn, [
+        OutboxMessage(topics.INVOICES, str(invoice_id), InvoiceRegistered(
+            occurred_at=now, tenant_id=tenant.id, invoice_id=invoice_id, debtor_id=debtor_id,
+            creditor=tenant.creditor, invoice=inv,
+        ))
+        for invoice_id, debtor_id, inv in rows if invoice_id in inserted
+    ])
+    results = []
+    for invoice_id, _, inv in rows:
+        if invoice_id in inserted:
+            results.append(Registered(invoice_id, inv.external_id, True))
+        else:
+            existing = await store.load_invoice(conn, tenant.id, external_id=inv.external_id)
+            assert existing is not None
+            results.append(Registered(existing.id, inv.external_id, False))
+    return results
+
+
+async def record_payment(conn: asyncpg.Connection, tenant: Tenant, invoice: Invoice, amount_cents: int,
+                         paid_at: datetime, payment_key: str) -> None:
+    """``invoice`` must have been loaded FOR UPDATE in this transaction. Raises the domain's errors."""
+    outstanding = invoice.record_payment(amount_cents, paid_at)
+    payment_id = uuid.uuid5(_PAYMENT_NS, f"{invoice.id}:{payment_key}")
+    await store.insert_payment(conn, payment_id, invoice.id, amount_cents, paid_at)
+    await store.save_invoice(conn, invoice)
+    await outbox.add(conn, [OutboxMessage(topics.INVOICES, str(invoice.id), PaymentRecorded(
+        occurred_at=_now(), tenant_id=tenant.id, invoice_id=invoice.id, debtor_id=invoice.debtor_id,
+        amount_cents=amount_cents, paid_at=paid_at, outstanding_cents=outstanding,
+    ))])
+
+
+async def cancel_invoice(conn: asyncpg.Connection, tenant: Tenant, invoice: Invoice, reason: str) -> None:
+    invoice.cancel()
+    await store.save_invoice(conn, invoice)
+    await outbox.add(conn, [OutboxMessage(topics.INVOICES, str(invoice.id), InvoiceCancelled(
+        occurred_at=_now(), tenant_id=tenant.id, invoice_id=invoice.id, debtor_id=invoice.debtor_id,
+        reason=reason,
+    ))])
