@@ -37,7 +37,14 @@ E = TypeVar("E")
 
 DEAD_LETTERED = Counter("regua_dead_lettered_total", "Records sent to a dead-letter topic", ["topic"])
 RETRIES = Counter("regua_consumer_retries_total", "Handler retries after an error", ["topic", "kind"])
-TRANSIENT = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, KafkaError, TimeoutError)
+
+
+class TransientError(Exception):
+    """Raised by a handler for a failure worth retrying until it clears (a provider or server is down)."""
+
+
+TRANSIENT = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, KafkaError, TimeoutError,
+             TransientError)
 
 
 @dataclass(frozen=True)
@@ -119,18 +126,18 @@ def subscribe(
         while True:
             try:
                 return await handler(deliveries)
-            except TRANSIENT:
-                kind = "transient"
+            except TRANSIENT as exc:
+                kind, error = "transient", exc
             except Exception as exc:  # noqa: BLE001 - the poison-message boundary: isolate, then dead-letter
                 if attempt + 1 >= settings.consumer_retry_attempts:
                     if len(deliveries) == 1:
                         return [Rejection(deliveries[0].record, f"handler error: {exc!r}")]
                     return [r for d in deliveries for r in await handle([d])]
-                kind = "error"
+                kind, error = "error", exc
             attempt += 1
             RETRIES.labels(topic, kind).inc()
             log.warning("handler failed; retrying", extra={"topic": topic, "attempt": attempt, "kind": kind},
-                        exc_info=True)
+                        exc_info=error)
             delay = settings.consumer_retry_base_seconds * 2 ** min(attempt, 6)
             await asyncio.sleep(delay * (0.5 + random.random()))
 

