@@ -6,7 +6,7 @@ PostgreSQL server (default 127.0.0.1:5432, else an embedded one)."""
 import os
 import tempfile
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -23,7 +23,7 @@ def stack() -> Iterator[LocalStack]:
         admin_dsn=os.environ.get("REGUA_TEST_POSTGRES_DSN"),
         bootstrap=os.environ.get("REGUA_KAFKA_BOOTSTRAP_SERVERS"),
         extra_env={"REGUA_CLOCK_MODE": "simulated", "REGUA_RULER_TICK_SECONDS": "0.2",
-                   "REGUA_CONSUMER_RETRY_BASE_SECONDS": "0.05"},
+                   "REGUA_RULER_CLAIM_BATCH": "100", "REGUA_CONSUMER_RETRY_BASE_SECONDS": "0.05"},
     )
     try:
         local.start_infra()
@@ -37,6 +37,6 @@ def stack() -> Iterator[LocalStack]:
 @pytest.fixture(scope="session")
 def platform(stack: LocalStack) -> Platform:
     p = Platform(stack)
-    # The simulated clock starts at a fixed Monday morning (São Paulo), so tests are reproducible.
-    p.set_clock(datetime(2027, 3, 1, 9, 0, tzinfo=UTC) - timedelta(hours=-3) if False else datetime(2027, 3, 1, 12, tzinfo=UTC))
+    # The simulated clock starts on a fixed Monday, 09:00 in São Paulo, so tests are reproducible.
+    p.set_clock(datetime(2027, 3, 1, 12, tzinfo=UTC))
     return p

@@ -53,6 +53,12 @@ class Platform:
         r = httpx.post(f"{self.stack.url('ruler')}/admin/clock", headers=self.admin, json={"now": now.isoformat()})
         r.raise_for_status()
 
+    def stats(self) -> dict[str, dict[str, int]]:
+        r = httpx.get(f"{self.stack.url('ruler')}/admin/stats", headers=self.admin)
+        r.raise_for_status()
+        body: dict[str, dict[str, int]] = r.json()
+        return body
+
     def wait_no_due_steps(self, timeout: float = 60.0) -> None:
         eventually(lambda: self.clock()["due_steps"] == 0, timeout, what="the ruler to fire every due step")
 

@@ -13,7 +13,7 @@ def _cpf_digit(digits: str) -> int:
 
 
 def is_valid_cpf(cpf: str) -> bool:
-    if len(cpf) != 11 or not cpf.isdigit() or cpf == cpf[0] * 11:
+    if len(cpf) != 11 or not cpf.isascii() or not cpf.isdigit() or cpf == cpf[0] * 11:
         return False
     return _cpf_digit(cpf[:9]) == int(cpf[9]) and _cpf_digit(cpf[:10]) == int(cpf[10])
 

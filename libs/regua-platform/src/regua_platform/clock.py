@@ -17,6 +17,8 @@ class SimulatedClock:
     """Stands still until told otherwise; never goes backwards."""
 
     def __init__(self, start: datetime | None = None) -> None:
+        if start is not None and start.tzinfo is None:
+            raise ValueError("instant must be timezone-aware")
         self._now = start or datetime.now(UTC)
 
     def now(self) -> datetime:

@@ -11,7 +11,8 @@ from opentelemetry import trace
 
 _PII = [
     (re.compile(r"[\w.+\-]+@[\w\-]+\.[\w.\-]+"), "<email>"),
-    (re.compile(r"\b\d{2}\.?\d{3}\.?\d{3}/?\d{4}-?\d{2}\b"), "<cnpj>"),
+    # A CNPJ may be alphanumeric (upper-case letters in its first 12 characters) since 2026.
+    (re.compile(r"\b[\dA-Z]{2}\.?[\dA-Z]{3}\.?[\dA-Z]{3}/?[\dA-Z]{4}-?\d{2}\b"), "<cnpj>"),
     (re.compile(r"\b\d{3}\.?\d{3}\.?\d{3}-?\d{2}\b"), "<cpf>"),
     (re.compile(r"\+?\b(?:55\s?)?\(?\d{2}\)?\s?9?\d{4}[\s\-]?\d{4}\b"), "<phone>"),
 ]
@@ -22,6 +23,19 @@ def mask_pii(text: str) -> str:
     for pattern, replacement in _PII:
         text = pattern.sub(replacement, text)
     return text
+
+
+def _masked(value: Any) -> Any:
+    """Masks strings inside extras, however nested; other objects are written as their masked ``str``."""
+    if isinstance(value, str):
+        return mask_pii(value)
+    if isinstance(value, dict):
+        return {mask_pii(str(k)): _masked(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_masked(v) for v in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return mask_pii(str(value))
 
 
 class JsonFormatter(logging.Formatter):
@@ -43,7 +57,7 @@ class JsonFormatter(logging.Formatter):
             entry["span_id"] = format(span.span_id, "016x")
         for key, value in record.__dict__.items():
             if key not in _STANDARD:
-                entry[key] = mask_pii(value) if isinstance(value, str) else value
+                entry[key] = _masked(value)
         if record.exc_info:
             entry["exc"] = mask_pii(self.formatException(record.exc_info))
         return json.dumps(entry, default=str, ensure_ascii=False)

@@ -42,6 +42,6 @@ class Settings(BaseSettings):
     smtp_use_tls: bool = False
     smtp_timeout_seconds: float = 10.0
     email_sender: str = "cobranca@regua.local"
-    email_concurrency: int = 16
+    email_concurrency: int = 8  # each send holds a pooled connection
     public_base_url: str = "http://127.0.0.1:8002"
     link_secret: str = Field(default="change-me-link-secret", min_length=8)

@@ -1,5 +1,5 @@
-"""Dispatching one e-mail contact: record the intent, transmit, confirm (with its event, via the outbox),
-then let the SMTP server take the message (see smtp.py for why the confirmation comes before the end of DATA).
+"""Dispatching one e-mail contact: record the intent, transmit, and commit the 'sent' record (with its
+event, via the outbox) together with the end of the SMTP DATA command (smtp.py says why that is safe).
 
 A redelivered command whose attempt is confirmed is ignored. One whose intent was recorded by a process
 that died before confirming is sent again: the server never accepted the first transmission."""
@@ -8,6 +8,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from typing import Literal
 
 import asyncpg
@@ -58,28 +59,48 @@ class Dispatcher:
         if claim is Claim.RETRY:
             RETRIES.inc()
             log.warning("retrying an unconfirmed attempt", extra={"step_id": str(command.step_id)})
-        confirmed = False
-
-        async def confirm() -> None:
-            nonlocal confirmed
-            async with self.pool.acquire() as conn, conn.transaction():
-                await self._finish(conn, command, "sent", None)
-            confirmed = True
-
         try:
             url = self.unsubscribe_url(command)
             message = build_message(command, self.renderer.render(command, url), sender=self.sender_address,
                                     message_id=message_id, unsubscribe_url=url)
-            await self.sender.send(message, self.sender_address, command.recipient.email, confirm)
-        except (UnknownTemplate, PermanentSendFailure) as exc:
+        except UnknownTemplate as exc:
             async with self.pool.acquire() as conn, conn.transaction():
                 await self._finish(conn, command, "failed", str(exc))
-        except TransientError:
-            if confirmed:  # the terminator was written; the server's answer was lost: it counts as sent
-                log.warning("no answer after the end of DATA", extra={"step_id": str(command.step_id)})
-                return
-            await store.release_claim(self.pool, command.step_id)
-            raise
+            return
+        await self._send(command, message)
+
+    async def _send(self, command: ContactRequested, message: EmailMessage) -> None:
+        """The 'sent' record is staged in a transaction that commits together with the end of DATA."""
+        assert command.recipient.email
+        async with self.pool.acquire() as conn:
+            tx = conn.transaction()
+            await tx.start()
+            committed = False
+
+            async def commit() -> None:
+                nonlocal committed
+                await tx.commit()
+                committed = True
+
+            try:
+                await self._finish(conn, command, "sent", None)
+                await self.sender.send(message, self.sender_address, command.recipient.email, commit)
+            except PermanentSendFailure as exc:
+                if not committed:
+                    await tx.rollback()
+                async with conn.transaction():
+                    await self._finish(conn, command, "failed", str(exc))
+            except TransientError:
+                if committed:  # the terminator went out with the commit; only the server's answer was lost
+                    log.warning("no answer after the end of DATA", extra={"step_id": str(command.step_id)})
+                    return
+                await tx.rollback()
+                await store.release_claim(conn, command.step_id)
+                raise
+            except BaseException:
+                if not committed:
+                    await tx.rollback()
+                raise
 
     async def _finish(self, conn: asyncpg.Connection, command: ContactRequested,
                       outcome: Literal["sent", "failed", "suppressed"], reason: str | None) -> None:

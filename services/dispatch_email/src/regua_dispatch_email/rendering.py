@@ -15,6 +15,9 @@ class UnknownTemplate(Exception):
     pass
 
 
+_LAYOUTS = frozenset({"base"})  # templates the messages extend, not messages of their own
+
+
 @dataclass(frozen=True)
 class RenderedEmail:
     subject: str
@@ -27,6 +30,8 @@ class EmailRenderer:
                                 undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
 
     def render(self, command: ContactRequested, unsubscribe_url: str) -> RenderedEmail:
+        if command.template in _LAYOUTS:
+            raise UnknownTemplate(f"no e-mail template named {command.template!r}")
         try:
             template = self._env.get_template(f"{command.template}.txt.j2")
         except TemplateNotFound as exc:

@@ -1,14 +1,16 @@
-"""SMTP adapter with a commit point inside the DATA command.
+"""SMTP adapter whose DATA command ends together with the caller's database commit.
 
 SMTP has no idempotency key, and a server takes responsibility for a message only when it reads the
-final "<CRLF>.<CRLF>". So the whole message is transmitted, then the caller's ``confirm`` records the send
-in the database, and only then is the terminator written. A crash before ``confirm`` commits leaves an
-incomplete DATA that the server discards on disconnect (the retry is the first real send); a crash after
-it leaves a recorded send that is not retried. The debtor gets the e-mail once either way.
+final "<CRLF>.<CRLF>". So the whole message is transmitted first; then the caller's ``commit`` (which
+records the send) and the terminator are written back to back in the same event-loop turn. Bytes handed
+to the kernel are delivered even if the process is killed right after, so a crash leaves either neither
+(the server discards the incomplete DATA; the retry is the first real send) or both (recorded and
+delivered, not retried). The debtor gets the e-mail once either way.
 
 Failures: 5xx answers are permanent (hard bounce); connection problems and 4xx are retried.
 """
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from email.message import EmailMessage
 
@@ -21,7 +23,7 @@ from aiosmtplib.typing import SMTPStatus
 from regua_platform.kafka import TransientError
 from regua_platform.settings import Settings
 
-Confirm = Callable[[], Awaitable[None]]
+Commit = Callable[[], Awaitable[None]]
 
 
 class PermanentSendFailure(Exception):
@@ -32,7 +34,7 @@ class SmtpSender:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
 
-    async def send(self, message: EmailMessage, sender: str, recipient: str, confirm: Confirm) -> None:
+    async def send(self, message: EmailMessage, sender: str, recipient: str, commit: Commit) -> None:
         s = self._settings
         smtp = aiosmtplib.SMTP(hostname=s.smtp_host, port=s.smtp_port, timeout=s.smtp_timeout_seconds,
                                use_tls=s.smtp_use_tls, start_tls=False if not s.smtp_use_tls else None)
@@ -42,7 +44,7 @@ class SmtpSender:
                 await smtp.login(s.smtp_username, s.smtp_password)
             await smtp.mail(sender)
             await smtp.rcpt(recipient)
-            await _data_with_commit_point(smtp, flatten_message(message), confirm)
+            await _data_with_commit(smtp, flatten_message(message), commit)
         except aiosmtplib.SMTPResponseException as exc:
             if exc.code >= 500:
                 raise PermanentSendFailure(f"SMTP {exc.code} {exc.message}") from exc
@@ -53,8 +55,8 @@ class SmtpSender:
             smtp.close()
 
 
-async def _data_with_commit_point(smtp: aiosmtplib.SMTP, raw: bytes, confirm: Confirm) -> None:
-    """aiosmtplib's DATA command (protocol.execute_data_command), split at the terminator."""
+async def _data_with_commit(smtp: aiosmtplib.SMTP, raw: bytes, commit: Commit) -> None:
+    """aiosmtplib's DATA command (protocol.execute_data_command), with the terminator sent beside ``commit``."""
     protocol = smtp.protocol
     assert protocol is not None
     raw = PERIOD_REGEX.sub(b"..", normalize_message_line_endings(raw))
@@ -64,9 +66,13 @@ async def _data_with_commit_point(smtp: aiosmtplib.SMTP, raw: bytes, confirm: Co
     if start.code != SMTPStatus.start_input:
         raise aiosmtplib.SMTPDataError(start.code, start.message)
     protocol.write(raw)
-    await confirm()
-    protocol._response_pending = True  # what execute_data_command does before it writes
-    protocol.write(b".\r\n")
-    done = await protocol.read_response(timeout=smtp.timeout)
+
+    async def terminate() -> SMTPResponse:
+        protocol._response_pending = True  # what execute_data_command does before it writes
+        protocol.write(b".\r\n")
+        return await protocol.read_response(timeout=smtp.timeout)
+
+    # gather starts both in order within one loop turn: COMMIT is written, then the terminator.
+    _, done = await asyncio.gather(commit(), terminate())
     if done.code != SMTPStatus.completed:
         raise aiosmtplib.SMTPDataError(done.code, done.message)

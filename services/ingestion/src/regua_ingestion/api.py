@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
@@ -149,6 +149,18 @@ async def cancel_invoice(request: Request, invoice_id: UUID, tenant: TenantDep,
         return 200, await store.invoice_view(conn, tenant.id, invoice_id)
 
     return await _in_transaction(request, tenant, idempotency_key, work)
+
+
+@router.get("/v1/invoices", tags=["invoices"])
+async def list_invoices(
+    request: Request, tenant: TenantDep, external_id: str | None = None,
+    status: Annotated[str | None, Query(pattern="^(open|paid|cancelled)$")] = None,
+    after: UUID | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict[str, Any]:
+    """The tenant's invoices, filtered; page with ``after`` = the ``next`` value of the previous page."""
+    items = await store.list_invoices(runtime_of(request).pool, tenant.id, external_id=external_id, status=status,
+                                      after=after, limit=limit)
+    return {"invoices": items, "next": items[-1]["id"] if len(items) == limit else None}
 
 
 @router.get("/v1/invoices/{invoice_id}", tags=["invoices"])

@@ -102,15 +102,32 @@ async def insert_payment(conn: asyncpg.Connection, payment_id: UUID, invoice_id:
     )
 
 
+_VIEW = (
+    "SELECT i.*, coalesce((SELECT json_agg(json_build_object('amount_cents', p.amount_cents, "
+    "'paid_at', p.paid_at) ORDER BY p.paid_at) FROM payments p WHERE p.invoice_id = i.id), '[]') AS payments "
+    "FROM invoices i WHERE i.tenant_id = $1"
+)
+
+
 async def invoice_view(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: str, invoice_id: UUID) -> dict[str, Any] | None:
-    row = await conn.fetchrow(
-        "SELECT i.*, coalesce((SELECT json_agg(json_build_object('amount_cents', p.amount_cents, "
-        "'paid_at', p.paid_at) ORDER BY p.paid_at) FROM payments p WHERE p.invoice_id = i.id), '[]') AS payments "
-        "FROM invoices i WHERE i.tenant_id = $1 AND i.id = $2",
-        tenant_id, invoice_id,
+    row = await conn.fetchrow(f"{_VIEW} AND i.id = $2", tenant_id, invoice_id)
+    return _view(row) if row else None
+
+
+async def list_invoices(
+    conn: asyncpg.Pool, tenant_id: str, *, external_id: str | None, status: str | None, after: UUID | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """The tenant's invoices in id order (keyset pagination: pass the last id as ``after``)."""
+    rows = await conn.fetch(
+        f"{_VIEW} AND ($2::text IS NULL OR i.external_id = $2) AND ($3::text IS NULL OR i.status = $3) "
+        "AND ($4::uuid IS NULL OR i.id > $4) ORDER BY i.id LIMIT $5",
+        tenant_id, external_id, status, after, limit,
     )
-    if row is None:
-        return None
+    return [_view(r) for r in rows]
+
+
+def _view(row: asyncpg.Record) -> dict[str, Any]:
     details = json.loads(row["details"])
     return {
         "id": str(row["id"]),

@@ -1,0 +1,45 @@
+"""Integration fixtures: one throw-away PostgreSQL database per test session, one schema per test."""
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+from regua_platform.db import create_pool
+from regua_platform.migrations import migrate
+
+SERVER_DSN = os.environ.get("REGUA_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _with_database(dsn: str, name: str) -> str:
+    return urlunsplit(urlsplit(dsn)._replace(path=f"/{name}"))
+
+
+@pytest.fixture(scope="session")
+async def database_dsn() -> AsyncIterator[str]:
+    name = f"regua_platform_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(_with_database(SERVER_DSN, "postgres"))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield _with_database(SERVER_DSN, name)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture
+def schema_name() -> str:
+    return f"t_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+async def pool(database_dsn: str, schema_name: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on a fresh schema holding the platform tables (through a real service's migrations)."""
+    await migrate(database_dsn, schema_name, "regua_ingestion")
+    pool = await create_pool(database_dsn, schema_name, min_size=1, max_size=4)
+    try:
+        yield pool
+    finally:
+        await pool.close()

@@ -1,0 +1,59 @@
+"""The simulated clock stands still, moves forward only and only holds aware instants (unit, no I/O)."""
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from regua_platform.clock import SimulatedClock, WallClock
+
+START = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def test_stands_still_until_set() -> None:
+    clock = SimulatedClock(START)
+    assert clock.now() == START
+    assert clock.now() == START
+
+
+def test_moves_forward() -> None:
+    clock = SimulatedClock(START)
+    clock.set(START + timedelta(days=5))
+    assert clock.now() == START + timedelta(days=5)
+    clock.set(START + timedelta(days=5))  # standing still is not going backwards
+    assert clock.now() == START + timedelta(days=5)
+
+
+def test_never_goes_backwards() -> None:
+    clock = SimulatedClock(START)
+    clock.set(START + timedelta(hours=1))
+    with pytest.raises(ValueError, match="backwards"):
+        clock.set(START)
+    assert clock.now() == START + timedelta(hours=1)
+
+
+def test_compares_instants_across_time_zones() -> None:
+    clock = SimulatedClock(START)
+    sao_paulo = timezone(timedelta(hours=-3))
+    with pytest.raises(ValueError, match="backwards"):
+        clock.set(datetime(2027, 3, 1, 8, 59, tzinfo=sao_paulo))  # 11:59 UTC
+    clock.set(datetime(2027, 3, 1, 9, 1, tzinfo=sao_paulo))  # 12:01 UTC
+    assert clock.now() == START + timedelta(minutes=1)
+
+
+def test_refuses_naive_instants() -> None:
+    clock = SimulatedClock(START)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        clock.set(datetime(2027, 3, 2, 12, 0))
+    assert clock.now() == START
+
+
+def test_refuses_a_naive_start() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        SimulatedClock(datetime(2027, 3, 1, 12, 0))
+
+
+def test_defaults_to_an_aware_now() -> None:
+    before = datetime.now(UTC)
+    assert SimulatedClock().now().tzinfo is not None
+    assert SimulatedClock().now() >= before
+    assert WallClock().now().tzinfo is not None
+    assert WallClock().now() >= before

@@ -1,0 +1,153 @@
+"""Transactional outbox and its relay against the real PostgreSQL (integration).
+
+The publish function is the adapter boundary to Kafka; here it records what it is given."""
+
+import asyncio
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+from regua_contracts.invoices import InvoiceCancelled
+from regua_platform import outbox
+from regua_platform.outbox import OutboxMessage, OutboxRelay
+
+
+class BrokerDown(Exception):
+    pass
+
+
+class _Rollback(Exception):
+    pass
+
+
+@dataclass
+class Published:
+    payload: bytes
+    topic: str
+    key: bytes | None
+    headers: dict[str, str]
+
+
+@dataclass
+class RecordingPublish:
+    calls: list[Published] = field(default_factory=list)
+    fail_on: set[int] = field(default_factory=set)  # 0-based index of calls that raise
+    called: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def __call__(self, payload: bytes, topic: str, key: bytes | None, headers: dict[str, str]) -> None:
+        index = len(self.calls)
+        self.calls.append(Published(payload, topic, key, headers))
+        self.called.set()
+        await asyncio.sleep(0)
+        if index in self.fail_on:
+            raise BrokerDown("broker unavailable")
+
+
+def _message(reason: str, topic: str = "invoices.v1") -> OutboxMessage:
+    event = InvoiceCancelled(occurred_at=datetime(2027, 3, 1, 12, tzinfo=UTC), tenant_id="acme",
+                             invoice_id=uuid.uuid4(), debtor_id=uuid.uuid4(), reason=reason)
+    return OutboxMessage(topic, str(event.debtor_id), event)
+
+
+async def _add(pool: asyncpg.Pool, messages: list[OutboxMessage]) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        await outbox.add(conn, messages)
+
+
+async def _pending(pool: asyncpg.Pool) -> int:
+    count: int = await pool.fetchval("SELECT count(*) FROM outbox")
+    return count
+
+
+def _relay(pool: asyncpg.Pool, publish: RecordingPublish, batch: int = 100) -> OutboxRelay:
+    return OutboxRelay(pool, publish, batch=batch, poll_seconds=0.01)
+
+
+async def test_relays_in_id_order_then_deletes(pool: asyncpg.Pool) -> None:
+    messages = [_message(f"r{i}", topic=f"topic-{i % 2}") for i in range(5)]
+    await _add(pool, messages[:2])
+    await _add(pool, messages[2:])
+    publish = RecordingPublish()
+
+    assert await _relay(pool, publish).relay_once() == 5
+
+    assert [json.loads(c.payload)["reason"] for c in publish.calls] == ["r0", "r1", "r2", "r3", "r4"]
+    for call, message in zip(publish.calls, messages, strict=True):
+        assert call.topic == message.topic
+        assert call.key == message.key.encode()
+        assert InvoiceCancelled.model_validate_json(call.payload) == message.event
+        assert call.headers["content-type"] == "application/json"
+        assert call.headers["x-event-type"] == "invoice.cancelled.v1"
+    assert await _pending(pool) == 0
+    assert await _relay(pool, publish).relay_once() == 0
+    assert len(publish.calls) == 5
+
+
+async def test_nothing_is_stored_when_the_transaction_rolls_back(pool: asyncpg.Pool) -> None:
+    with pytest.raises(_Rollback):
+        async with pool.acquire() as conn, conn.transaction():
+            await outbox.add(conn, [_message("lost")])
+            raise _Rollback
+    assert await _pending(pool) == 0
+
+
+async def test_adding_nothing_is_a_no_op(pool: asyncpg.Pool) -> None:
+    await _add(pool, [])
+    assert await _pending(pool) == 0
+
+
+async def test_rows_stay_when_publish_raises(pool: asyncpg.Pool) -> None:
+    await _add(pool, [_message(f"r{i}") for i in range(3)])
+    failing = RecordingPublish(fail_on={1})
+
+    with pytest.raises(BrokerDown):
+        await _relay(pool, failing).relay_once()
+    assert await _pending(pool) == 3  # not even the ones that went out: at-least-once, consumers dedupe
+
+    working = RecordingPublish()
+    assert await _relay(pool, working).relay_once() == 3
+    assert [json.loads(c.payload)["reason"] for c in working.calls] == ["r0", "r1", "r2"]
+    assert await _pending(pool) == 0
+
+
+async def test_batches_follow_id_order(pool: asyncpg.Pool) -> None:
+    await _add(pool, [_message(f"r{i}") for i in range(5)])
+    publish = RecordingPublish()
+    relay = _relay(pool, publish, batch=2)
+    assert [await relay.relay_once() for _ in range(4)] == [2, 2, 1, 0]
+    assert [json.loads(c.payload)["reason"] for c in publish.calls] == ["r0", "r1", "r2", "r3", "r4"]
+
+
+async def test_a_second_relay_skips_rows_being_published(pool: asyncpg.Pool) -> None:
+    await _add(pool, [_message("only")])
+    publishing, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_publish(payload: bytes, topic: str, key: bytes | None, headers: dict[str, str]) -> None:
+        publishing.set()
+        await release.wait()
+
+    first = asyncio.create_task(OutboxRelay(pool, slow_publish, batch=10, poll_seconds=0.01).relay_once())
+    async with asyncio.timeout(5):
+        await publishing.wait()
+    second = RecordingPublish()
+    assert await _relay(pool, second).relay_once() == 0  # the row is locked by the first relay
+    release.set()
+    assert await first == 1
+    assert second.calls == []
+    assert await _pending(pool) == 0
+
+
+async def test_run_relays_until_stopped(pool: asyncpg.Pool) -> None:
+    publish = RecordingPublish()
+    relay = _relay(pool, publish)
+    task = asyncio.create_task(relay.run())
+    await _add(pool, [_message("late")])
+    async with asyncio.timeout(5):
+        await publish.called.wait()
+    relay.stop()
+    async with asyncio.timeout(5):
+        await task
+    assert [json.loads(c.payload)["reason"] for c in publish.calls] == ["late"]

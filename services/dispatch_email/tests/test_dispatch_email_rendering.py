@@ -1,0 +1,105 @@
+"""Every e-mail template renders a complete, compliant message (unit, no I/O)."""
+
+import uuid
+from datetime import UTC, date, datetime
+from importlib import resources
+
+import pytest
+from regua_contracts.common import Creditor, InvoiceSummary
+from regua_contracts.contacts import ContactRequested, Recipient
+from regua_dispatch_email.rendering import EmailRenderer, UnknownTemplate, build_message
+
+TEMPLATES = sorted(
+    f.name.removesuffix(".txt.j2")
+    for f in (resources.files("regua_dispatch_email") / "templates").iterdir()
+    if f.name.endswith(".txt.j2") and f.name != "base.txt.j2"
+)
+UNSUBSCRIBE = "http://127.0.0.1:8002/unsubscribe/eyJ0IjoiYWNtZSJ9.c2lnbmF0dXJl"
+CREDITOR = Creditor(name="Acme Comércio Ltda", cnpj="11222333000181", address="Av. Paulista, 1000, São Paulo - SP")
+FIRST = InvoiceSummary(invoice_id=uuid.uuid4(), external_id="NF-000123", amount_cents=123_456,
+                       due_date=date(2027, 3, 10))
+SECOND = InvoiceSummary(invoice_id=uuid.uuid4(), external_id="NF-000124", amount_cents=2_550,
+                        due_date=date(2027, 3, 12))
+
+
+def _command(template: str, invoices: list[InvoiceSummary] | None = None, tone: str = "friendly") -> ContactRequested:
+    return ContactRequested(
+        occurred_at=datetime(2027, 3, 9, 13, tzinfo=UTC), tenant_id="acme", step_id=uuid.uuid4(), step_key="D-1",
+        channel="email", template=template, tone=tone,
+        recipient=Recipient(debtor_id=uuid.uuid4(), name="ana maria souza", email="ana@example.com"),
+        creditor=CREDITOR, invoices=invoices or [FIRST], scheduled_for=datetime(2027, 3, 9, 13, tzinfo=UTC),
+    )
+
+
+@pytest.fixture(scope="module")
+def renderer() -> EmailRenderer:
+    return EmailRenderer()
+
+
+def test_the_folder_holds_the_expected_templates() -> None:
+    assert TEMPLATES == ["bureau_notice", "negotiation", "notice", "reminder", "thank_you"]
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_every_template_renders_a_complete_message(renderer: EmailRenderer, template: str) -> None:
+    rendered = renderer.render(_command(template), UNSUBSCRIBE)
+    assert rendered.subject
+    assert "\n" not in rendered.subject
+    assert rendered.subject == rendered.subject.strip()
+    body = rendered.body
+    # CDC art. 42-A: the creditor's name, CNPJ and address.
+    assert "Acme Comércio Ltda, CNPJ 11.222.333/0001-81, Av. Paulista, 1000, São Paulo - SP" in body
+    assert UNSUBSCRIBE in body
+    assert "R$ 1.234,56" in body
+    assert "10/03/2027" in body
+    assert "NF-000123" in body
+    assert "Ana" in body
+    assert body.endswith("\n") and not body.endswith("\n\n")
+    assert rendered.subject not in body.splitlines()[0]
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_consolidated_message_lists_every_invoice_and_the_total(renderer: EmailRenderer, template: str) -> None:
+    body = renderer.render(_command(template, [FIRST, SECOND]), UNSUBSCRIBE).body
+    assert "nº NF-000123: R$ 1.234,56 com vencimento em 10/03/2027" in body
+    assert "nº NF-000124: R$ 25,50 com vencimento em 12/03/2027" in body
+    assert "Total: R$ 1.260,06" in body
+    assert UNSUBSCRIBE in body
+    assert "CNPJ 11.222.333/0001-81" in body
+
+
+@pytest.mark.parametrize(
+    ("tone", "greeting"),
+    [
+        ("friendly", "Olá, Ana!"),
+        ("informative", "Olá, Ana,"),
+        ("cordial", "Prezado(a) Ana,"),
+        ("firm", "Prezado(a) Sr(a). ana maria souza,"),
+        ("formal", "Prezado(a) Sr(a). ana maria souza,"),
+    ],
+)
+def test_the_greeting_follows_the_tone(renderer: EmailRenderer, tone: str, greeting: str) -> None:
+    assert renderer.render(_command("notice", tone=tone), UNSUBSCRIBE).body.startswith(greeting + "\n")
+
+
+@pytest.mark.parametrize("template", ["agent_call", "does_not_exist", "base", "../rendering"])
+def test_unknown_template_raises(renderer: EmailRenderer, template: str) -> None:
+    with pytest.raises(UnknownTemplate):
+        renderer.render(_command(template), UNSUBSCRIBE)
+
+
+def test_build_message_carries_the_headers_a_mailbox_needs(renderer: EmailRenderer) -> None:
+    command = _command("notice")
+    rendered = renderer.render(command, UNSUBSCRIBE)
+    message = build_message(command, rendered, sender="cobranca@regua.local", message_id=f"<{command.step_id}@regua>",
+                            unsubscribe_url=UNSUBSCRIBE)
+    (sender,) = message["From"].addresses
+    assert (sender.display_name, sender.addr_spec) == ("Acme Comércio Ltda", "cobranca@regua.local")
+    assert message["To"] == "ana@example.com"
+    assert message["Subject"] == rendered.subject
+    assert message["Message-ID"] == f"<{command.step_id}@regua>"
+    assert message["X-Regua-Step-Id"] == str(command.step_id)
+    assert message["X-Regua-Step"] == "D-1"
+    assert message["List-Unsubscribe"] == f"<{UNSUBSCRIBE}>"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message.get_content() == rendered.body
