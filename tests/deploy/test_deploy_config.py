@@ -3,6 +3,7 @@ only with settings that exist; the dashboard and alerts query only metrics the s
 
 Pure Python (PyYAML); the promtool and helm checks run only when those binaries are on PATH."""
 
+import importlib
 import json
 import re
 import shutil
@@ -13,7 +14,6 @@ from typing import Any
 import pytest
 import yaml
 from prometheus_client import REGISTRY, CollectorRegistry
-
 from regua_localstack.stack import SERVICES
 from regua_platform.settings import Settings
 
@@ -80,11 +80,10 @@ def faststream_metrics() -> set[str]:
 
 
 def regua_metrics_in_code() -> set[str]:
-    import regua_dispatch_email.handlers
-    import regua_platform.kafka
-    import regua_platform.outbox
-    import regua_ruler.handlers  # noqa: F401  (importing registers the metrics)
-
+    # Importing the modules that define metrics registers them in the default registry.
+    for module in ("regua_platform.kafka", "regua_platform.outbox", "regua_ruler.handlers",
+                   "regua_dispatch_email.handlers"):
+        importlib.import_module(module)
     return exported_names(REGISTRY, "regua_")
 
 

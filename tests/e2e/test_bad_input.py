@@ -8,7 +8,7 @@ import pytest
 
 from regua_contracts import topics
 from tests.support.client import Platform, eventually
-from tests.support.kafka import produce, read_topic
+from regua_localstack.topics import produce, read_topic
 
 VALID_CPF = "529.982.247-25"
 

@@ -34,12 +34,13 @@ class LocalStack:
     workdir: Path
     database_name: str = field(default_factory=lambda: f"regua_{uuid.uuid4().hex[:8]}")
     admin_dsn: str | None = None  # a PostgreSQL to create the database in; None: try 127.0.0.1, else embedded
+    database_url: str = ""  # use this database as it is (skips admin_dsn)
+    embedded_only: bool = False  # never look for a server on 127.0.0.1
     bootstrap: str | None = None  # a running broker; None: start one
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: list[Process] = field(default_factory=list)
     services: dict[str, Service] = field(default_factory=dict)
     embedded: EmbeddedPostgres | None = None
-    database_url: str = ""
     smtp_port: int = 0
     mailbox: Path = Path()
 
@@ -49,11 +50,12 @@ class LocalStack:
         if self.bootstrap is None or not broker_reachable(self.bootstrap):
             broker, self.bootstrap = start_broker(logs)
             self.processes.append(broker)
-        admin = self.admin_dsn or "postgresql://postgres@127.0.0.1:5432/postgres"
-        if not postgres_reachable(admin):
-            self.embedded = EmbeddedPostgres()
-            admin = self.embedded.start()
-        self.database_url = _with_database(admin, self.database_name)
+        if not self.database_url:
+            admin = self.admin_dsn or "postgresql://postgres@127.0.0.1:5432/postgres"
+            if self.embedded_only or not postgres_reachable(admin):
+                self.embedded = EmbeddedPostgres()
+                admin = self.embedded.start()
+            self.database_url = _with_database(admin, self.database_name)
         asyncio.run(ensure_database(self.database_url))
         self.smtp_port = free_port()
         self.mailbox = self.workdir / "mailbox.jsonl"

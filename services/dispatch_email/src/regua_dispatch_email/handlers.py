@@ -75,32 +75,43 @@ class Dispatcher:
         async with self.pool.acquire() as conn:
             tx = conn.transaction()
             await tx.start()
-            committed = False
+            committed = commit_failed = False
 
             async def commit() -> None:
-                nonlocal committed
-                await tx.commit()
+                nonlocal committed, commit_failed
+                try:
+                    await tx.commit()
+                except BaseException:
+                    commit_failed = True  # the terminator went out beside it all the same
+                    raise
                 committed = True
 
             try:
                 await self._finish(conn, command, "sent", None)
                 await self.sender.send(message, self.sender_address, command.recipient.email, commit)
             except PermanentSendFailure as exc:
-                if not committed:
+                if not committed and not commit_failed:
                     await tx.rollback()
                 async with conn.transaction():
                     await self._finish(conn, command, "failed", str(exc))
             except TransientError:
-                if committed:  # the terminator went out with the commit; only the server's answer was lost
+                if committed:  # only the server's answer to the terminator was lost
                     log.warning("no answer after the end of DATA", extra={"step_id": str(command.step_id)})
                     return
-                await tx.rollback()
-                await store.release_claim(conn, command.step_id)
-                raise
-            except BaseException:
-                if not committed:
+                if not commit_failed:
                     await tx.rollback()
-                raise
+                    await store.release_claim(conn, command.step_id)
+                    raise
+            except BaseException:
+                if not commit_failed:
+                    if not committed:
+                        await tx.rollback()
+                    raise
+            if commit_failed:
+                # The server most likely accepted the message: record it rather than send it again.
+                log.error("e-mail sent but its commit failed", extra={"step_id": str(command.step_id)})
+                async with self.pool.acquire() as again, again.transaction():
+                    await self._finish(again, command, "sent", "recorded after a failed commit")
 
     async def _finish(self, conn: asyncpg.Connection, command: ContactRequested,
                       outcome: Literal["sent", "failed", "suppressed"], reason: str | None) -> None:

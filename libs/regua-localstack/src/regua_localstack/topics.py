@@ -1,4 +1,4 @@
-"""Raw Kafka access for tests: produce as a client company would, read what landed on a topic."""
+"""Raw Kafka access (demo, tests): produce as a client company would, read what landed on a topic."""
 
 import asyncio
 from typing import Any

@@ -1,0 +1,72 @@
+"""A small client for a running local platform, as a client company and an operator use it (demo, tests)."""
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from regua_localstack.smtp_sink import read_mailbox
+from regua_localstack.stack import ADMIN_TOKEN, LocalStack
+
+T = TypeVar("T")
+
+
+def eventually(check: Callable[[], T], timeout: float = 30.0, interval: float = 0.2, what: str = "") -> T:
+    """Polls until ``check`` returns something truthy; fails with the last value otherwise."""
+    deadline = time.monotonic() + timeout
+    value = check()
+    while not value and time.monotonic() < deadline:
+        time.sleep(interval)
+        value = check()
+    assert value, f"timed out waiting for {what or check}: last value {value!r}"
+    return value
+
+
+class Platform:
+    """HTTP access to the services of a LocalStack."""
+
+    def __init__(self, stack: LocalStack) -> None:
+        self.stack = stack
+        self.admin = {"X-Admin-Token": ADMIN_TOKEN}
+
+    def new_tenant(self, name: str = "Loja Exemplo Ltda", cnpj: str = "11222333000181",
+                   address: str = "Av. Paulista, 1000, São Paulo - SP") -> tuple[str, str]:
+        r = httpx.post(f"{self.stack.url('ingestion')}/admin/tenants", headers=self.admin,
+                       json={"name": name, "cnpj": cnpj, "address": address})
+        r.raise_for_status()
+        body = r.json()
+        return body["tenant_id"], body["api_key"]
+
+    def api(self, api_key: str) -> httpx.Client:
+        return httpx.Client(base_url=self.stack.url("ingestion"), headers={"X-API-Key": api_key}, timeout=30)
+
+    def clock(self) -> dict[str, Any]:
+        r = httpx.get(f"{self.stack.url('ruler')}/admin/clock", headers=self.admin)
+        r.raise_for_status()
+        body: dict[str, Any] = r.json()
+        return body
+
+    def now(self) -> datetime:
+        return datetime.fromisoformat(self.clock()["now"])
+
+    def set_clock(self, now: datetime) -> None:
+        r = httpx.post(f"{self.stack.url('ruler')}/admin/clock", headers=self.admin, json={"now": now.isoformat()})
+        r.raise_for_status()
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        r = httpx.get(f"{self.stack.url('ruler')}/admin/stats", headers=self.admin)
+        r.raise_for_status()
+        body: dict[str, dict[str, int]] = r.json()
+        return body
+
+    def wait_no_due_steps(self, timeout: float = 60.0) -> None:
+        eventually(lambda: self.clock()["due_steps"] == 0, timeout, what="the ruler to fire every due step")
+
+    def mail(self) -> list[dict[str, Any]]:
+        return read_mailbox(Path(self.stack.mailbox))
+
+    def mail_to(self, address: str) -> list[dict[str, Any]]:
+        return [m for m in self.mail() if address in m["to"]]
