@@ -30,7 +30,7 @@ bench: install
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/mypy libs/*/src services/*/src
+	$(BIN)/mypy -p regua_contracts -p regua_platform -p regua_localstack -p regua_ingestion -p regua_ruler -p regua_dispatch_email
 
 fmt: install
 	$(BIN)/ruff check --fix .

@@ -6,7 +6,8 @@ import random
 import signal
 import time
 import uuid
-from datetime import UTC, datetime, time as clock_time, timedelta
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock_time
 from zoneinfo import ZoneInfo
 
 from regua_localstack.portfolio import invoice

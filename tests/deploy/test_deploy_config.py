@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from prometheus_client import REGISTRY, CollectorRegistry
+
 from regua_localstack.stack import SERVICES
 from regua_platform.settings import Settings
 

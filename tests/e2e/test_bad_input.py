@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from regua_contracts import topics
-from tests.support.client import Platform, eventually
 from regua_localstack.topics import produce, read_topic
+from tests.support.client import Platform, eventually
 
 VALID_CPF = "529.982.247-25"
 

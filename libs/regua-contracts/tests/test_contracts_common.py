@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
+
 from regua_contracts.common import NewInvoice
 from regua_platform.errors import field_errors
 

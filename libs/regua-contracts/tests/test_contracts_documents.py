@@ -5,6 +5,7 @@ import random
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from regua_contracts.documents import (
     document_kind,
     is_valid_cnpj,

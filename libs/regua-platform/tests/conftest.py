@@ -7,6 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
+
 from regua_platform.db import create_pool
 from regua_platform.migrations import migrate
 

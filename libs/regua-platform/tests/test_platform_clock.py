@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+
 from regua_platform.clock import SimulatedClock, WallClock
 
 START = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)

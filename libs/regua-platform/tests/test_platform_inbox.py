@@ -4,6 +4,7 @@ import uuid
 
 import asyncpg
 import pytest
+
 from regua_platform.inbox import claim_new
 
 

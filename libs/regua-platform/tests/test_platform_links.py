@@ -5,6 +5,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from regua_platform.links import InvalidLink, sign, verify
 
 SECRET = "test-link-secret"

@@ -6,6 +6,7 @@ import sys
 from typing import Any
 
 import pytest
+
 from regua_platform.logging import JsonFormatter, mask_pii
 
 PII = {

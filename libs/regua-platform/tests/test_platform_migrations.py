@@ -4,6 +4,7 @@ import asyncio
 import uuid
 
 import asyncpg
+
 from regua_platform.migrations import migrate
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 import pytest
+
 from regua_contracts.invoices import InvoiceCancelled
 from regua_platform import outbox
 from regua_platform.outbox import OutboxMessage, OutboxRelay

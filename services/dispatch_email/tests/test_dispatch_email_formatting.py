@@ -3,6 +3,7 @@
 from datetime import date
 
 import pytest
+
 from regua_dispatch_email.formatting import br_date, brl, cnpj, first_name
 
 

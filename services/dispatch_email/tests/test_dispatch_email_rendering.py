@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime
 from importlib import resources
 
 import pytest
+
 from regua_contracts.common import Creditor, InvoiceSummary
 from regua_contracts.contacts import ContactRequested, Recipient
 from regua_dispatch_email.rendering import EmailRenderer, UnknownTemplate, build_message

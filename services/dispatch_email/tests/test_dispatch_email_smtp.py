@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+
 from regua_dispatch_email.smtp import PermanentSendFailure, SmtpSender
 from regua_platform.kafka import TransientError
 from regua_platform.settings import Settings

@@ -4,6 +4,7 @@ import uuid
 from datetime import UTC, date, datetime
 
 import pytest
+
 from regua_ingestion.domain import (
     Invoice,
     InvoiceNotOpen,

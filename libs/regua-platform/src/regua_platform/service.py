@@ -6,7 +6,7 @@ import asyncio
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,7 +50,7 @@ class ServiceSpec:
     topics: Sequence[str]
     # Registers subscribers (before the broker starts) and fills runtime.extras.
     wire: Callable[[Runtime], Awaitable[None]]
-    background: Sequence[Callable[[Runtime], Awaitable[None]]] = ()
+    background: Sequence[Callable[[Runtime], Coroutine[Any, Any, None]]] = ()
     routers: Sequence[APIRouter] = ()
     title: str = ""
 
@@ -70,7 +70,7 @@ def _crash_on_failure(task: asyncio.Task[None]) -> None:
 def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     configure_logging(spec.name, settings.log_level)
     configure_tracing(spec.name, settings.otel_exporter_otlp_endpoint)
-    AsyncPGInstrumentor().instrument()
+    AsyncPGInstrumentor().instrument()  # type: ignore[no-untyped-call]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

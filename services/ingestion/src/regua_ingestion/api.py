@@ -85,12 +85,15 @@ async def _json_body(request: Request) -> Any:
         raise ApiError(400, "(body)", f"invalid JSON: {exc.msg} at position {exc.pos}") from exc
 
 
-@router.post("/v1/invoices", status_code=201, tags=["invoices"], openapi_extra={"requestBody": {
-    "required": True, "content": {"application/json": {"schema": {"oneOf": [
-        {"$ref": "#/components/schemas/NewInvoice"},
-        {"type": "object", "properties": {"invoices": {"type": "array", "items": {"$ref": "#/components/schemas/NewInvoice"}}}},
-    ]}}}}})
-async def register_invoices(request: Request, tenant: TenantDep, idempotency_key: IdempotencyKey = None) -> JSONResponse:
+_ONE_OR_BATCH = {"requestBody": {"required": True, "content": {"application/json": {"schema": {"oneOf": [
+    NewInvoice.model_json_schema(), InvoiceBatch.model_json_schema(),
+]}}}}}
+
+
+@router.post("/v1/invoices", status_code=201, tags=["invoices"], openapi_extra=_ONE_OR_BATCH)
+async def register_invoices(
+    request: Request, tenant: TenantDep, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
     """Registers one invoice (the body is an invoice) or a batch (``{"invoices": [...]}``, all or nothing)."""
     body = await _json_body(request)
     batch = isinstance(body, dict) and "invoices" in body

@@ -109,7 +109,9 @@ _VIEW = (
 )
 
 
-async def invoice_view(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: str, invoice_id: UUID) -> dict[str, Any] | None:
+async def invoice_view(
+    conn: asyncpg.Connection | asyncpg.Pool, tenant_id: str, invoice_id: UUID
+) -> dict[str, Any] | None:
     row = await conn.fetchrow(f"{_VIEW} AND i.id = $2", tenant_id, invoice_id)
     return _view(row) if row else None
 

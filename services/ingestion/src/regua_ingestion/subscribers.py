@@ -6,7 +6,13 @@ import uuid
 import asyncpg
 
 from regua_contracts import topics
-from regua_contracts.client_commands import CLIENT_COMMAND, AnyClientCommand, CancelInvoice, RecordPayment, RegisterInvoice
+from regua_contracts.client_commands import (
+    CLIENT_COMMAND,
+    AnyClientCommand,
+    CancelInvoice,
+    RecordPayment,
+    RegisterInvoice,
+)
 from regua_ingestion import handlers, store
 from regua_ingestion.domain import InvoiceNotOpen, PaymentExceedsBalance
 from regua_ingestion.store import Tenant

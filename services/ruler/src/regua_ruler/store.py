@@ -75,7 +75,7 @@ async def close_case(
 
 async def claim_due_steps(conn: asyncpg.Connection, now: datetime, limit: int) -> list[asyncpg.Record]:
     """Locks up to ``limit`` due steps of active cases; replicas skip each other's locked rows."""
-    return await conn.fetch(
+    rows: list[asyncpg.Record] = await conn.fetch(
         "SELECT s.invoice_id, s.step_key, s.channel, s.step_id, s.template, s.tone, s.fire_at, "
         "c.tenant_id, c.debtor_id, c.recipient, c.creditor, c.invoice "
         "FROM case_steps s JOIN cases c USING (invoice_id) "
@@ -83,6 +83,7 @@ async def claim_due_steps(conn: asyncpg.Connection, now: datetime, limit: int) -
         "ORDER BY s.fire_at LIMIT $2 FOR UPDATE OF s SKIP LOCKED",
         now, limit,
     )
+    return rows
 
 
 async def mark_steps(conn: asyncpg.Connection, step_ids: list[UUID], status: str, now: datetime,
@@ -93,14 +94,17 @@ async def mark_steps(conn: asyncpg.Connection, step_ids: list[UUID], status: str
     )
 
 
-async def exhaust_finished_cases(conn: asyncpg.Connection, invoice_ids: list[UUID], now: datetime) -> list[asyncpg.Record]:
-    return await conn.fetch(
+async def exhaust_finished_cases(
+    conn: asyncpg.Connection, invoice_ids: list[UUID], now: datetime
+) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
         "UPDATE cases c SET status = 'exhausted', closed_at = $2 WHERE c.invoice_id = ANY($1::uuid[]) "
         "AND c.status = 'active' AND NOT EXISTS "
         "(SELECT 1 FROM case_steps s WHERE s.invoice_id = c.invoice_id AND s.status = 'pending') "
         "RETURNING c.invoice_id, c.tenant_id, c.debtor_id",
         invoice_ids, now,
     )
+    return rows
 
 
 async def load_simulated_clock(conn: asyncpg.Pool) -> datetime | None:
