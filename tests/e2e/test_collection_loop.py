@@ -20,10 +20,11 @@ def test_reminders_and_notice_then_payment_stops_everything(platform: Platform) 
     _, api_key = platform.new_tenant("Ótica Visão Clara Ltda", "11222333000181")
     email = f"ana.{uuid.uuid4().hex[:10]}@example.com"
     due = (platform.now() + timedelta(days=8)).date()
+    document = cpf(random.Random(7))
     with platform.api(api_key) as api:
         r = api.post("/v1/invoices", json={
             "external_id": "NF-1001", "amount_cents": 150_000, "due_date": due.isoformat(),
-            "debtor": {"document": cpf(random.Random(7)), "name": "Ana Beatriz Souza", "email": email,
+            "debtor": {"document": document, "name": "Ana Beatriz Souza", "email": email,
                        "phone": "+55 11 98765-4321", "state": "SP"},
         })
         assert r.status_code == 201, r.text
@@ -58,3 +59,9 @@ def test_reminders_and_notice_then_payment_stops_everything(platform: Platform) 
     platform.wait_no_due_steps()
     steps = [m["step"] for m in platform.mail_to(email)]
     assert steps == ["D-5", "D-1", "D+1", "thank-you"]
+
+    # The debtor's personal data went through every service, and none of it is in their logs (LGPD).
+    logs = "".join(p.read_text() for p in (platform.stack.workdir / "logs").glob("*.log"))
+    assert "service started" in logs
+    for pii in (email, document, "98765-4321", "5511987654321"):
+        assert pii not in logs

@@ -72,7 +72,8 @@ def create_broker(settings: Settings) -> KafkaBroker:
             KafkaTelemetryMiddleware(tracer_provider=trace.get_tracer_provider()),
             KafkaPrometheusMiddleware(registry=REGISTRY, app_name=settings.service_name),
         ],
-        logger=logging.getLogger("faststream"),
+        logger=logging.getLogger("regua.kafka"),  # propagates to the JSON handler
+        log_level=logging.DEBUG,  # per-message "Received"/"Processed" lines only when debugging
     )
 
 

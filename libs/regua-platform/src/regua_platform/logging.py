@@ -69,5 +69,8 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # FastStream's own logger writes coloured text to stderr and does not propagate: route it here.
+    faststream = logging.getLogger("faststream")
+    faststream.handlers[:] = [handler]
     for noisy in ("aiokafka", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
