@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-PACKAGES := libs/regua-contracts libs/regua-platform libs/regua-localstack \
+PACKAGES := libs/regua-contracts libs/regua-platform libs/regua-compliance libs/regua-localstack \
             services/ingestion services/ruler services/dispatch_email
 PYPROJECTS := $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 
@@ -30,7 +30,7 @@ bench: install
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/mypy -p regua_contracts -p regua_platform -p regua_localstack -p regua_ingestion -p regua_ruler -p regua_dispatch_email
+	$(BIN)/mypy -p regua_contracts -p regua_platform -p regua_compliance -p regua_localstack -p regua_ingestion -p regua_ruler -p regua_dispatch_email
 
 fmt: install
 	$(BIN)/ruff check --fix .

@@ -1,6 +1,6 @@
 """Contact commands (ruler -> a channel's dispatcher) and contact facts (dispatchers -> everyone)."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -50,6 +50,76 @@ class ContactOptedOut(Event):
     source: str = Field(description="unsubscribe-link, reply, agent")
 
 
-AnyContactEvent = Annotated[ContactAttempted | ContactOptedOut, Field(discriminator="type")]
+class ContactDelivered(Event):
+    """The provider confirmed delivery (SMS receipt, WhatsApp 'delivered'/'read')."""
+
+    type: Literal["contact.delivered.v1"] = "contact.delivered.v1"
+    step_id: UUID
+    channel: str
+    debtor_id: UUID
+    status: str = Field(description="provider status, e.g. delivered, read")
+
+
+class ContactFailed(Event):
+    """The provider reported a failure after sending (bounce, undeliverable)."""
+
+    type: Literal["contact.failed.v1"] = "contact.failed.v1"
+    step_id: UUID
+    channel: str
+    debtor_id: UUID
+    reason: str
+    contact_invalid: bool = Field(description="the address or number itself is bad (hard bounce, invalid number)")
+
+
+class ContactInvalidated(Event):
+    """A debtor's e-mail or phone must not be used again; the ruler falls back to the next channel."""
+
+    type: Literal["contact.invalidated.v1"] = "contact.invalidated.v1"
+    debtor_id: UUID
+    contact: Literal["email", "phone"]
+    reason: str
+
+
+class DebtorReplied(Event):
+    type: Literal["debtor.replied.v1"] = "debtor.replied.v1"
+    debtor_id: UUID
+    channel: str
+    text: str
+    received_at: datetime
+
+
+class NegotiationRequested(Event):
+    """The debtor (by reply) or an agent asked for an offer."""
+
+    type: Literal["negotiation.requested.v1"] = "negotiation.requested.v1"
+    debtor_id: UUID
+    channel: str
+    source: str = Field(description="reply, agent, self-service")
+
+
+CallOutcome = Literal["promise_to_pay", "wrong_number", "refused", "no_answer", "callback", "conversation_held"]
+
+
+class CallOutcomeRecorded(Event):
+    """An agent's call and its outcome. A promise pauses the case until the day after the promise date;
+    a conversation starts the 7-day no-call period; a wrong number invalidates the phone."""
+
+    type: Literal["call.outcome-recorded.v1"] = "call.outcome-recorded.v1"
+    step_id: UUID
+    debtor_id: UUID
+    invoice_ids: list[UUID]
+    outcome: CallOutcome
+    agent_id: str
+    called_at: datetime
+    promise_date: date | None = None
+    promise_amount_cents: int | None = None
+    callback_at: datetime | None = None
+
+
+AnyContactEvent = Annotated[
+    ContactAttempted | ContactOptedOut | ContactDelivered | ContactFailed | ContactInvalidated | DebtorReplied
+    | NegotiationRequested | CallOutcomeRecorded,
+    Field(discriminator="type"),
+]
 CONTACT_EVENT = TypeAdapter[AnyContactEvent](AnyContactEvent)
 CONTACT_REQUESTED = TypeAdapter(ContactRequested)

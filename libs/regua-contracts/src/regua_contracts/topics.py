@@ -4,6 +4,8 @@ from typing import Final
 
 #: Commands produced by client companies (register invoice, record payment, cancel).
 CLIENT_COMMANDS: Final = "regua.client-commands.v1"
+#: Client companies and their API key hashes, published by ingestion. Keyed by tenant id.
+TENANTS: Final = "regua.tenants.v1"
 #: Facts about invoices, published by ingestion. Keyed by invoice id.
 INVOICES: Final = "regua.invoices.v1"
 #: Facts about collection cases, published by the ruler. Keyed by invoice id.
@@ -27,5 +29,5 @@ def dead_letter(topic: str) -> str:
 
 
 def all_topics() -> list[str]:
-    base = [CLIENT_COMMANDS, INVOICES, CASES, CONTACTS, *(contact_commands(c) for c in CHANNELS)]
+    base = [CLIENT_COMMANDS, TENANTS, INVOICES, CASES, CONTACTS, *(contact_commands(c) for c in CHANNELS)]
     return base + [dead_letter(t) for t in base]

@@ -14,3 +14,14 @@ CREATE TABLE processed_events (
     processed_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (consumer, event_id)
 );
+
+-- The client companies a service knows: written by ingestion (their source), replicated to every other
+-- service that authenticates tenants from regua.tenants.v1. Only a hash of each API key is kept.
+CREATE TABLE known_tenants (
+    id           text PRIMARY KEY,
+    name         text        NOT NULL,
+    cnpj         text        NOT NULL,
+    address      text        NOT NULL,
+    api_key_hash bytea       NOT NULL UNIQUE,
+    updated_at   timestamptz NOT NULL DEFAULT now()
+);

@@ -1,0 +1,96 @@
+"""Tenant authentication, the same in every service: an API key (header X-API-Key) is hashed and looked
+up in the service's own ``known_tenants`` table, which ingestion writes and others replicate from
+regua.tenants.v1 (``replicate_tenants``)."""
+
+import hashlib
+import time
+from dataclasses import dataclass
+from typing import Annotated
+
+import asyncpg
+from fastapi import Depends, Header, Request
+from pydantic import TypeAdapter
+
+from regua_contracts import topics
+from regua_contracts.common import Creditor
+from regua_contracts.tenants import TenantRegistered
+from regua_platform.http import ApiError
+from regua_platform.kafka import Delivery, Rejection, subscribe
+from regua_platform.service import Runtime, runtime_of
+
+
+@dataclass(frozen=True)
+class Tenant:
+    id: str
+    name: str
+    cnpj: str
+    address: str
+
+    @property
+    def creditor(self) -> Creditor:
+        return Creditor(name=self.name, cnpj=self.cnpj, address=self.address)
+
+
+def hash_api_key(api_key: str) -> bytes:
+    return hashlib.sha256(api_key.encode()).digest()
+
+
+async def upsert_tenant(conn: asyncpg.Connection | asyncpg.Pool, tenant: Tenant, api_key_hash: bytes) -> None:
+    await conn.execute(
+        "INSERT INTO known_tenants (id, name, cnpj, address, api_key_hash) VALUES ($1, $2, $3, $4, $5) "
+        "ON CONFLICT (id) DO UPDATE SET name = $2, cnpj = $3, address = $4, api_key_hash = $5, updated_at = now()",
+        tenant.id, tenant.name, tenant.cnpj, tenant.address, api_key_hash,
+    )
+
+
+class TenantDirectory:
+    """Resolves API keys, caching hits briefly so a burst of requests or a Kafka batch costs one lookup."""
+
+    def __init__(self, pool: asyncpg.Pool, ttl_seconds: float = 30.0) -> None:
+        self._pool = pool
+        self._ttl = ttl_seconds
+        self._cache: dict[str, tuple[float, Tenant]] = {}
+
+    async def by_api_key(self, api_key: str) -> Tenant | None:
+        hit = self._cache.get(api_key)
+        if hit and hit[0] > time.monotonic():
+            return hit[1]
+        row = await self._pool.fetchrow(
+            "SELECT id, name, cnpj, address FROM known_tenants WHERE api_key_hash = $1", hash_api_key(api_key)
+        )
+        if row is None:
+            return None
+        tenant = Tenant(**dict(row))
+        self._cache[api_key] = (time.monotonic() + self._ttl, tenant)
+        return tenant
+
+
+def install_tenant_directory(runtime: Runtime, *, replicate: bool = True) -> TenantDirectory:
+    """Call from a service's wire(): authenticates HTTP requests (``TenantDep``) and, unless the service is
+    the source of tenants, keeps ``known_tenants`` in step with regua.tenants.v1."""
+    directory = TenantDirectory(runtime.pool)
+    runtime.extras["tenants"] = directory
+    if replicate:
+        async def handle(deliveries: list[Delivery[TenantRegistered]]) -> list[Rejection]:
+            async with runtime.pool.acquire() as conn, conn.transaction():
+                for d in deliveries:
+                    e = d.event
+                    await upsert_tenant(conn, Tenant(e.tenant_id, e.creditor.name, e.creditor.cnpj, e.creditor.address),
+                                        bytes.fromhex(e.api_key_sha256))
+            return []
+
+        subscribe(runtime.broker, runtime.settings, topic=topics.TENANTS,
+                  group_id=f"{runtime.settings.service_name}-tenants", adapter=TypeAdapter(TenantRegistered),
+                  handler=handle)
+    return directory
+
+
+async def current_tenant(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> Tenant:
+    directory: TenantDirectory = runtime_of(request).extras["tenants"]
+    tenant = await directory.by_api_key(x_api_key) if x_api_key else None
+    if tenant is None:
+        raise ApiError(401, "X-API-Key", "missing or unknown API key")
+    return tenant
+
+
+TenantDep = Annotated[Tenant, Depends(current_tenant)]
