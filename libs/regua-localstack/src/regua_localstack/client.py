@@ -38,7 +38,14 @@ class Platform:
                        json={"name": name, "cnpj": cnpj, "address": address})
         r.raise_for_status()
         body = r.json()
+        self.wait_tenant_known("ruler", body["api_key"])
         return body["tenant_id"], body["api_key"]
+
+    def wait_tenant_known(self, service: str, api_key: str) -> None:
+        """Other services learn of a new tenant from its event; wait until ``service`` accepts the key."""
+        probe = {"ruler": "/v1/rulers/default"}.get(service, "/v1/ping")
+        eventually(lambda: httpx.get(f"{self.stack.url(service)}{probe}", headers={"X-API-Key": api_key})
+                   .status_code != 401, 20, 0.1, what=f"{service} to know the new tenant")
 
     def api(self, api_key: str) -> httpx.Client:
         return httpx.Client(base_url=self.stack.url("ingestion"), headers={"X-API-Key": api_key}, timeout=30)

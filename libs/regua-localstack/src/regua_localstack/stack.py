@@ -77,12 +77,14 @@ class LocalStack:
             **self.extra_env,
         }
 
-    def start_service(self, name: str, port: int | None = None, wait: bool = True) -> Service:
+    def start_service(self, name: str, port: int | None = None, wait: bool = True,
+                      module: str | None = None) -> Service:
+        """Starts (or restarts, on its old port) a service; ``module`` runs another replica under ``name``."""
         port = port or (self.services[name].port if name in self.services else free_port())
         env = self.env()
         if name == "dispatch-email":
             env["REGUA_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
-        service = Service.python_module(name, SERVICES[name], port, env, self.workdir / "logs")
+        service = Service.python_module(name, module or SERVICES[name], port, env, self.workdir / "logs")
         service.start()
         self.services[name] = service
         if wait:

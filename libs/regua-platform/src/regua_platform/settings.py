@@ -45,3 +45,16 @@ class Settings(BaseSettings):
     email_concurrency: int = 8  # each send holds a pooled connection
     public_base_url: str = "http://127.0.0.1:8002"
     link_secret: str = Field(default="change-me-link-secret", min_length=8)
+
+    # --- Credit analysis: the gRPC service (services/credit) and its one client (libs/regua-credit-client) ---
+    # The service listens for gRPC on REGUA_HTTP_HOST at this port, next to its HTTP health and metrics.
+    credit_grpc_port: int = 50051
+    credit_grpc_grace_seconds: float = 5.0  # in-flight calls may finish this long after SIGTERM
+    credit_grpc_target: str = "127.0.0.1:50051"  # where clients (ruler, negotiation) reach the service
+    credit_client_deadline_ms: int = 200
+    credit_client_breaker_failures: int = 5  # consecutive failures that open the circuit
+    credit_client_breaker_reset_seconds: float = 5.0  # an open circuit lets one trial call through after this
+    credit_min_training_samples: int = 500  # labelled invoices `python -m regua_credit train` needs to fit a model
+    credit_model_refresh_seconds: float = 30.0  # how often the service looks for a newly trained model
+    # Tests only: honour the `x-regua-test-delay-ms` metadata (a forced delay). Off, the hook is not installed.
+    credit_test_hooks: bool = False

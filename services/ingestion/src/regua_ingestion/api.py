@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
@@ -17,10 +17,10 @@ from regua_contracts.common import Cents, NewInvoice
 from regua_contracts.documents import is_valid_cnpj, normalize_document
 from regua_ingestion import handlers, store
 from regua_ingestion.domain import InvoiceNotOpen, PaymentExceedsBalance
-from regua_ingestion.store import Tenant
-from regua_ingestion.tenants import TenantDirectory, create_tenant
+from regua_ingestion.tenants import create_tenant
 from regua_platform.http import ApiError
 from regua_platform.service import runtime_of
+from regua_platform.tenants import Tenant, TenantDep
 
 router = APIRouter()
 MAX_BATCH = 1000
@@ -45,15 +45,6 @@ class TenantIn(BaseModel):
     address: Annotated[str, Field(min_length=5, max_length=300)]
 
 
-async def current_tenant(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> Tenant:
-    directory: TenantDirectory = runtime_of(request).extras["tenants"]
-    tenant = await directory.by_api_key(x_api_key) if x_api_key else None
-    if tenant is None:
-        raise ApiError(401, "X-API-Key", "missing or unknown API key")
-    return tenant
-
-
-TenantDep = Annotated[Tenant, Depends(current_tenant)]
 IdempotencyKey = Annotated[str | None, Header(max_length=200)]
 
 

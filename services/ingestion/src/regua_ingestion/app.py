@@ -2,12 +2,12 @@
 
 from regua_contracts import topics
 from regua_ingestion import api, subscribers
-from regua_ingestion.tenants import TenantDirectory
 from regua_platform.service import Runtime, ServiceSpec
+from regua_platform.tenants import install_tenant_directory
 
 
 async def _wire(runtime: Runtime) -> None:
-    runtime.extras["tenants"] = TenantDirectory(runtime.pool)
+    install_tenant_directory(runtime, replicate=False)  # ingestion is where tenants are registered
     subscribers.wire(runtime)
 
 

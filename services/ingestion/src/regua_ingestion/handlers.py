@@ -13,9 +13,9 @@ from regua_contracts.common import NewInvoice
 from regua_contracts.invoices import InvoiceCancelled, InvoiceRegistered, PaymentRecorded
 from regua_ingestion import store
 from regua_ingestion.domain import Invoice, debtor_id_for
-from regua_ingestion.store import Tenant
 from regua_platform import outbox
 from regua_platform.outbox import OutboxMessage
+from regua_platform.tenants import Tenant
 
 _PAYMENT_NS = uuid.UUID("0b8e3c55-2d51-4b6c-8f3e-7f1f2f7e4a21")
 

@@ -1,46 +1,14 @@
-"""Queries of the ingestion schema (tenants, invoices, payments, idempotency keys)."""
+"""Queries of the ingestion schema (invoices, payments, idempotency keys)."""
 
-import hashlib
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
-from regua_contracts.common import Creditor, NewInvoice
+from regua_contracts.common import NewInvoice
 from regua_ingestion.domain import Invoice, InvoiceStatus
-
-
-@dataclass(frozen=True)
-class Tenant:
-    id: str
-    name: str
-    cnpj: str
-    address: str
-
-    @property
-    def creditor(self) -> Creditor:
-        return Creditor(name=self.name, cnpj=self.cnpj, address=self.address)
-
-
-def hash_api_key(api_key: str) -> bytes:
-    return hashlib.sha256(api_key.encode()).digest()
-
-
-async def tenant_by_api_key(conn: asyncpg.Connection | asyncpg.Pool, api_key: str) -> Tenant | None:
-    row = await conn.fetchrow(
-        "SELECT id, name, cnpj, address FROM tenants WHERE api_key_hash = $1", hash_api_key(api_key)
-    )
-    return Tenant(**dict(row)) if row else None
-
-
-async def insert_tenant(conn: asyncpg.Connection | asyncpg.Pool, tenant: Tenant, api_key: str) -> None:
-    await conn.execute(
-        "INSERT INTO tenants (id, name, cnpj, address, api_key_hash) VALUES ($1, $2, $3, $4, $5)",
-        tenant.id, tenant.name, tenant.cnpj, tenant.address, hash_api_key(api_key),
-    )
 
 
 async def insert_invoices(

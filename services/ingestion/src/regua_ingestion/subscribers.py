@@ -15,11 +15,10 @@ from regua_contracts.client_commands import (
 )
 from regua_ingestion import handlers, store
 from regua_ingestion.domain import InvoiceNotOpen, PaymentExceedsBalance
-from regua_ingestion.store import Tenant
-from regua_ingestion.tenants import TenantDirectory
 from regua_platform.inbox import claim_new
 from regua_platform.kafka import Delivery, Rejection, subscribe
 from regua_platform.service import Runtime
+from regua_platform.tenants import Tenant, TenantDirectory
 
 CONSUMER = "client-commands"
 _COMMAND_NS = uuid.UUID("a3d5e1f0-7c2b-4e5d-9f8a-1b2c3d4e5f60")

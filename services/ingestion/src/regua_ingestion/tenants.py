@@ -1,34 +1,26 @@
-"""Client companies (tenants) and their API keys. Only a hash of each key is stored."""
+"""Client companies (tenants) are registered here, the source of truth; every other service learns of them
+from the TenantRegistered event. Only a hash of each API key is stored anywhere."""
 
 import secrets
-import time
+from datetime import UTC, datetime
 
 import asyncpg
 
-from regua_ingestion import store
-from regua_ingestion.store import Tenant
+from regua_contracts import topics
+from regua_contracts.tenants import TenantRegistered
+from regua_platform import outbox
+from regua_platform.outbox import OutboxMessage
+from regua_platform.tenants import Tenant, hash_api_key, upsert_tenant
 
 
 async def create_tenant(pool: asyncpg.Pool, name: str, cnpj: str, address: str) -> tuple[Tenant, str]:
     tenant = Tenant(id=f"tn_{secrets.token_hex(6)}", name=name, cnpj=cnpj, address=address)
     api_key = f"rk_{secrets.token_urlsafe(24)}"
-    await store.insert_tenant(pool, tenant, api_key)
+    key_hash = hash_api_key(api_key)
+    async with pool.acquire() as conn, conn.transaction():
+        await upsert_tenant(conn, tenant, key_hash)
+        await outbox.add(conn, [OutboxMessage(topics.TENANTS, tenant.id, TenantRegistered(
+            occurred_at=datetime.now(UTC), tenant_id=tenant.id, creditor=tenant.creditor,
+            api_key_sha256=key_hash.hex(),
+        ))])
     return tenant, api_key
-
-
-class TenantDirectory:
-    """Resolves API keys, caching hits briefly so a Kafka batch or a burst of requests costs one lookup."""
-
-    def __init__(self, pool: asyncpg.Pool, ttl_seconds: float = 30.0) -> None:
-        self._pool = pool
-        self._ttl = ttl_seconds
-        self._cache: dict[str, tuple[float, Tenant]] = {}
-
-    async def by_api_key(self, api_key: str) -> Tenant | None:
-        hit = self._cache.get(api_key)
-        if hit and hit[0] > time.monotonic():
-            return hit[1]
-        tenant = await store.tenant_by_api_key(self._pool, api_key)
-        if tenant is not None:
-            self._cache[api_key] = (time.monotonic() + self._ttl, tenant)
-        return tenant

@@ -1,4 +1,4 @@
-"""Operations API of the ruler. The clock endpoints exist only with the simulated clock (tests, demo)."""
+"""Operations API of the ruler: the simulated clock (tests, demo only) and counters, for operators."""
 
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from regua_platform.clock import SimulatedClock
 from regua_platform.http import ApiError
 from regua_platform.service import runtime_of
-from regua_ruler import store
+from regua_ruler.store import cases, clock
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -25,36 +25,35 @@ def _authorize(request: Request, token: str | None) -> None:
 
 
 def _simulated(request: Request, token: str | None) -> SimulatedClock:
-    runtime = runtime_of(request)
     _authorize(request, token)
-    clock = runtime.extras["clock"]
-    if not isinstance(clock, SimulatedClock):
+    current = runtime_of(request).extras["clock"]
+    if not isinstance(current, SimulatedClock):
         raise ApiError(409, "clock", "the ruler runs on the wall clock (REGUA_CLOCK_MODE=wall)")
-    return clock
+    return current
 
 
 @router.get("/clock")
 async def get_clock(request: Request, x_admin_token: Annotated[str | None, Header()] = None) -> dict[str, Any]:
-    clock = _simulated(request, x_admin_token)
-    due = await store.due_step_count(runtime_of(request).pool, clock.now())
-    return {"now": clock.now().isoformat(), "due_steps": due}
+    sim = _simulated(request, x_admin_token)
+    due = await cases.due_step_count(runtime_of(request).pool, sim.now())
+    return {"now": sim.now().isoformat(), "due_steps": due}
 
 
 @router.post("/clock")
 async def move_clock(request: Request, move: ClockMove,
                      x_admin_token: Annotated[str | None, Header()] = None) -> dict[str, Any]:
-    clock = _simulated(request, x_admin_token)
-    target = move.now or clock.now() + timedelta(seconds=move.advance_seconds or 0)
+    sim = _simulated(request, x_admin_token)
+    target = move.now or sim.now() + timedelta(seconds=move.advance_seconds or 0)
     try:
-        clock.set(target)
+        sim.set(target)
     except ValueError as exc:
         raise ApiError(422, "now", str(exc)) from exc
-    await store.save_simulated_clock(runtime_of(request).pool, target)
-    return {"now": clock.now().isoformat()}
+    await clock.save_simulated_clock(runtime_of(request).pool, target)
+    return {"now": sim.now().isoformat()}
 
 
 @router.get("/stats")
 async def stats(request: Request, x_admin_token: Annotated[str | None, Header()] = None) -> dict[str, Any]:
-    """Cases by status and steps by status, across tenants (operators only)."""
+    """Cases by status and steps by status, across tenants."""
     _authorize(request, x_admin_token)
-    return await store.counts(runtime_of(request).pool)
+    return await cases.counts(runtime_of(request).pool)

@@ -1,24 +1,29 @@
 """Wiring of the ruler service."""
 
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
+from regua_compliance import ContactPolicy
 from regua_contracts import topics
 from regua_platform.clock import SimulatedClock, WallClock
 from regua_platform.service import Runtime, ServiceSpec
-from regua_ruler import api, store, subscribers
-from regua_ruler.domain import Schedule
+from regua_platform.tenants import install_tenant_directory
+from regua_ruler import api, subscribers, tenant_api
+from regua_ruler.domain.planning import Schedule
+from regua_ruler.profiles import InvoiceScoreOnly
+from regua_ruler.store import clock
 from regua_ruler.ticker import run_ticker
 
 
 async def _wire(runtime: Runtime) -> None:
     settings = runtime.settings
     if settings.clock_mode == "simulated":
-        runtime.extras["clock"] = SimulatedClock(await store.load_simulated_clock(runtime.pool))
+        runtime.extras["clock"] = SimulatedClock(await clock.load_simulated_clock(runtime.pool))
     else:
         runtime.extras["clock"] = WallClock()
-    runtime.extras["schedule"] = Schedule(ZoneInfo(settings.timezone), settings.ruler_send_hour,
-                                          timedelta(days=settings.ruler_late_grace_days))
+    runtime.extras["schedule"] = Schedule(settings.ruler_send_hour, timedelta(days=settings.ruler_late_grace_days),
+                                          ContactPolicy())
+    runtime.extras["profiles"] = InvoiceScoreOnly()
+    install_tenant_directory(runtime)
     subscribers.wire(runtime)
 
 
@@ -29,6 +34,6 @@ SPEC = ServiceSpec(
     topics=topics.all_topics(),
     wire=_wire,
     background=[run_ticker],
-    routers=[api.router],
+    routers=[api.router, tenant_api.router],
     title="Régua — collection ruler",
 )

@@ -1,105 +1,175 @@
-"""Ruler use cases: open a case, stop it on payment or cancellation, fire due steps. Each writes its state
-and the events it causes in the caller's transaction (outbox)."""
+"""Ruler use cases. Each writes its state and the events it causes in the caller's transaction (outbox)."""
 
 import json
 from datetime import datetime
+from uuid import UUID
 
 import asyncpg
 from prometheus_client import Counter
 
 from regua_contracts import topics
-from regua_contracts.cases import CaseExhausted, CaseOpened, CaseStopped
+from regua_contracts.cases import CaseExhausted, CaseOpened, CasePaused, CaseResumed, CaseStopped
 from regua_contracts.common import Creditor, InvoiceSummary
 from regua_contracts.contacts import ContactRequested, Recipient
 from regua_contracts.invoices import InvoiceCancelled, InvoiceRegistered, PaymentRecorded
 from regua_platform import outbox
 from regua_platform.outbox import OutboxMessage
-from regua_ruler import store
-from regua_ruler.domain import Schedule, is_too_late, plan_case, step_id, thank_you_channel
+from regua_ruler.domain.firing import DueStep, plan_firing, representative
+from regua_ruler.domain.planning import Schedule, choose_segment, message_id, plan_steps, thank_you_id, variant_of
+from regua_ruler.domain.profiles import CaseFacts
+from regua_ruler.profiles import Profile
+from regua_ruler.store import cases, facts, rulers
 
-STEPS_FIRED = Counter("regua_ruler_steps_fired_total", "Ruler steps turned into contact commands", ["step", "channel"])
-STEPS_SKIPPED = Counter("regua_ruler_steps_skipped_total", "Due ruler steps skipped", ["reason"])
+STEPS_FIRED = Counter("regua_ruler_steps_fired_total", "Ruler step slots turned into contact commands",
+                      ["step", "channel"])
+STEPS_SKIPPED = Counter("regua_ruler_steps_skipped_total", "Due step slots skipped", ["reason"])
+GATE_HELD = Counter("regua_ruler_gate_held_total", "Due step slots the compliance gate rescheduled", ["rule"])
 CASES_CLOSED = Counter("regua_ruler_cases_closed_total", "Cases stopped or exhausted", ["reason"])
+RULER_NAME = "default"
 
 
-async def open_case(conn: asyncpg.Connection, event: InvoiceRegistered, now: datetime, schedule: Schedule) -> None:
+async def open_case(conn: asyncpg.Connection, event: InvoiceRegistered, profile: Profile, now: datetime,
+                    schedule: Schedule) -> None:
     inv = event.invoice
-    ruler, version = await store.current_ruler(conn, event.tenant_id, "default")
-    steps = plan_case(ruler, invoice_id=event.invoice_id, due=inv.due_date, amount_cents=inv.amount_cents,
-                      email=inv.debtor.email, phone=inv.debtor.phone, opened_at=now, schedule=schedule)
+    ruler, version = await rulers.current_ruler(conn, event.tenant_id, RULER_NAME)
+    case_facts = CaseFacts(inv.amount_cents, profile.behaviour, profile.score_band, frozenset(inv.tags))
+    segment = choose_segment(ruler, case_facts)
+    variant = variant_of(segment, event.tenant_id, ruler.name, event.debtor_id)
+    if variant == "challenger" and segment.challenger is not None:
+        challenger = await rulers.ruler_version(conn, event.tenant_id, ruler.name, segment.challenger.version)
+        if challenger is None:
+            variant = "champion"  # the version was validated on save; guard against a deleted row anyway
+        else:
+            version, segment = segment.challenger.version, choose_segment(challenger, case_facts)
+    steps = plan_steps(segment, due=inv.due_date, facts=case_facts, email=inv.debtor.email, phone=inv.debtor.phone,
+                       state=inv.debtor.state, opened_at=now, schedule=schedule)
     recipient = Recipient(debtor_id=event.debtor_id, name=inv.debtor.name, email=inv.debtor.email,
                           phone=inv.debtor.phone, state=inv.debtor.state)
     summary = InvoiceSummary(invoice_id=event.invoice_id, external_id=inv.external_id,
                              amount_cents=inv.amount_cents, due_date=inv.due_date)
-    opened = await store.insert_case(
-        conn, invoice_id=event.invoice_id, tenant_id=event.tenant_id, debtor_id=event.debtor_id,
-        ruler=ruler.name, version=version, recipient=recipient.model_dump_json(),
-        creditor=event.creditor.model_dump_json(), invoice=summary.model_dump_json(), opened_at=now, steps=steps,
-    )
-    if opened:
-        await outbox.add(conn, [OutboxMessage(topics.CASES, str(event.invoice_id), CaseOpened(
-            occurred_at=now, tenant_id=event.tenant_id, invoice_id=event.invoice_id, debtor_id=event.debtor_id,
-            ruler=ruler.name, ruler_version=version, planned_steps=sum(s.status == "pending" for s in steps),
-        ))])
+    opened = await cases.insert_case(conn, cases.NewCase(
+        invoice_id=event.invoice_id, tenant_id=event.tenant_id, debtor_id=event.debtor_id, ruler=ruler.name,
+        version=version, segment=segment.name, variant=variant, behaviour=profile.behaviour,
+        score_band=profile.score_band, profile_fallback=profile.fallback, amount_cents=inv.amount_cents,
+        due_date=inv.due_date, recipient=recipient.model_dump_json(), creditor=event.creditor.model_dump_json(),
+        invoice=summary.model_dump_json(), tags=list(inv.tags), opened_at=now,
+    ), steps)
+    if not opened:
+        return
+    await facts.remember_state(conn, event.tenant_id, event.debtor_id, inv.debtor.state)
+    await outbox.add(conn, [OutboxMessage(topics.CASES, str(event.invoice_id), CaseOpened(
+        occurred_at=now, tenant_id=event.tenant_id, invoice_id=event.invoice_id, debtor_id=event.debtor_id,
+        ruler=ruler.name, ruler_version=version, segment=segment.name, variant=variant,
+        planned_steps=sum(s.status == "pending" for s in steps),
+    ))])
 
 
 async def close_case(conn: asyncpg.Connection, event: PaymentRecorded | InvoiceCancelled, now: datetime) -> None:
     """A payment that settles the invoice, or a cancellation, stops every pending step at once.
     A settled invoice earns the debtor a thank-you."""
-    if isinstance(event, PaymentRecorded) and event.outstanding_cents > 0:
-        return  # partial payment: collection goes on for the rest
+    if isinstance(event, PaymentRecorded):
+        await cases.add_payment(conn, event.invoice_id, event.amount_cents)
+        if event.outstanding_cents > 0:
+            return  # partial payment: collection goes on for the rest
     reason = "paid" if isinstance(event, PaymentRecorded) else "cancelled"
-    closed = await store.close_case(conn, event.invoice_id, reason, now)
+    await stop_case(conn, event.tenant_id, event.invoice_id, event.debtor_id, reason, now)
+
+
+async def stop_case(conn: asyncpg.Connection, tenant_id: str, invoice_id: UUID, debtor_id: UUID, reason: str,
+                    now: datetime) -> bool:
+    closed = await cases.close_case(conn, invoice_id, reason, now)
     if closed is None:
-        return
+        return False
     case, cancelled = closed
     CASES_CLOSED.labels(reason).inc()
-    messages = [OutboxMessage(topics.CASES, str(event.invoice_id), CaseStopped(
-        occurred_at=now, tenant_id=event.tenant_id, invoice_id=event.invoice_id, debtor_id=event.debtor_id,
-        reason=reason, cancelled_steps=cancelled,
+    messages = [OutboxMessage(topics.CASES, str(invoice_id), CaseStopped(
+        occurred_at=now, tenant_id=tenant_id, invoice_id=invoice_id, debtor_id=debtor_id,
+        reason=reason, cancelled_steps=cancelled,  # type: ignore[arg-type]
     ))]
     recipient = Recipient.model_validate_json(case["recipient"])
-    channel = thank_you_channel(recipient.email, recipient.phone)
+    channel = "email" if recipient.email else "sms" if recipient.phone else None
     if reason == "paid" and channel:
-        messages.append(OutboxMessage(topics.contact_commands(channel), str(event.debtor_id), ContactRequested(
-            occurred_at=now, tenant_id=event.tenant_id, step_id=step_id(event.invoice_id, "thank-you", channel),
+        messages.append(OutboxMessage(topics.contact_commands(channel), str(debtor_id), ContactRequested(
+            occurred_at=now, tenant_id=tenant_id, step_id=thank_you_id(invoice_id, channel),
             step_key="thank-you", channel=channel, template="thank_you", tone="friendly", recipient=recipient,
             creditor=Creditor.model_validate_json(case["creditor"]),
             invoices=[InvoiceSummary.model_validate_json(case["invoice"])], scheduled_for=now,
         )))
     await outbox.add(conn, messages)
+    return True
+
+
+async def pause(conn: asyncpg.Connection, tenant_id: str, debtor_id: UUID, invoice_ids: list[UUID], reason: str,
+                until: datetime | None, now: datetime) -> list[UUID]:
+    paused = await cases.pause_cases(conn, invoice_ids, reason, until)
+    await outbox.add(conn, [OutboxMessage(topics.CASES, str(i), CasePaused(
+        occurred_at=now, tenant_id=tenant_id, invoice_id=i, debtor_id=debtor_id, reason=reason,  # type: ignore[arg-type]
+        until=until)) for i in paused])
+    return paused
+
+
+async def resume(conn: asyncpg.Connection, tenant_id: str, debtor_id: UUID, invoice_ids: list[UUID], reason: str,
+                 now: datetime) -> list[UUID]:
+    resumed = await cases.resume_cases(conn, invoice_ids, reason)
+    await outbox.add(conn, [OutboxMessage(topics.CASES, str(i), CaseResumed(
+        occurred_at=now, tenant_id=tenant_id, invoice_id=i, debtor_id=debtor_id, reason=reason)) for i in resumed])
+    return resumed
 
 
 async def fire_due_steps(pool: asyncpg.Pool, now: datetime, schedule: Schedule, limit: int) -> int:
-    """Turns due steps into contact commands in one transaction; returns how many steps it claimed."""
+    """Turns the due steps of up to ``limit`` debtors into contact commands, through the compliance gate,
+    consolidated per debtor and channel, in one transaction. Returns how many debtors it handled."""
     async with pool.acquire() as conn, conn.transaction():
-        due = await store.claim_due_steps(conn, now, limit)
-        if not due:
+        await cases.resume_expired_pauses(conn, now)
+        rows = await cases.claim_due(conn, now, limit)
+        if not rows:
             return 0
-        late = [r for r in due if is_too_late(r["fire_at"], now, schedule)]
-        fire = [r for r in due if not is_too_late(r["fire_at"], now, schedule)]
-        if late:
-            await store.mark_steps(conn, [r["step_id"] for r in late], "skipped", now, "late beyond grace")
-            STEPS_SKIPPED.labels("late").inc(len(late))
-        await store.mark_steps(conn, [r["step_id"] for r in fire], "fired", now)
-        await outbox.add(conn, [_contact_command(r, now) for r in fire])
-        exhausted = await store.exhaust_finished_cases(conn, list({r["invoice_id"] for r in due}), now)
+        by_key = {(r["invoice_id"], r["step_key"], r["slot"]): r for r in rows}
+        due = [_due_step(r) for r in rows]
+        known = await facts.load_facts(conn, {(d.tenant_id, d.debtor_id) for d in due}, now)
+        plan = plan_firing(due, known, now, schedule.policy, schedule.late_grace)
+        fired, commands, contacts = [], [], []
+        for (tenant_id, debtor_id, channel), steps in plan.messages.items():
+            keys = [(s.invoice_id, s.step_key, s.slot) for s in steps]
+            mid = message_id(keys)
+            commands.append(_command(mid, channel, representative(steps), [by_key[k] for k in keys], now))
+            fired += [(k, channel, mid) for k in keys]
+            contacts.append((tenant_id, debtor_id, channel, now, False))
+        await cases.mark_fired(conn, fired, now)
+        await facts.add_contacts(conn, contacts)
+        await cases.mark_skipped(conn, [((s.invoice_id, s.step_key, s.slot), why) for s, why in plan.skipped], now)
+        await cases.reschedule(conn, [((s.invoice_id, s.step_key, s.slot), at, rule)
+                                      for s, at, rule in plan.rescheduled], now)
+        await outbox.add(conn, commands)
+        exhausted = await cases.exhaust_finished_cases(conn, list({r["invoice_id"] for r in rows}), now)
         await outbox.add(conn, [OutboxMessage(topics.CASES, str(c["invoice_id"]), CaseExhausted(
             occurred_at=now, tenant_id=c["tenant_id"], invoice_id=c["invoice_id"], debtor_id=c["debtor_id"],
         )) for c in exhausted])
-    for r in fire:
-        STEPS_FIRED.labels(r["step_key"], r["channel"]).inc()
+    for command in commands:
+        STEPS_FIRED.labels(command.event.step_key, command.event.channel).inc()  # type: ignore[attr-defined]
+    for _, why in plan.skipped:
+        STEPS_SKIPPED.labels(why.split(":")[0][:40]).inc()
+    for _, _, rule in plan.rescheduled:
+        GATE_HELD.labels(rule).inc()
     CASES_CLOSED.labels("exhausted").inc(len(exhausted))
-    return len(due)
+    return len({(d.tenant_id, d.debtor_id) for d in due})
 
 
-def _contact_command(row: asyncpg.Record, now: datetime) -> OutboxMessage:
-    recipient = Recipient.model_validate(json.loads(row["recipient"]))
+def _due_step(row: asyncpg.Record) -> DueStep:
+    recipient = json.loads(row["recipient"])
+    return DueStep(row["invoice_id"], row["step_key"], row["slot"], tuple(row["channels"]), row["template"],
+                   row["tone"], row["offset_days"], row["fire_at"], row["tenant_id"], row["debtor_id"],
+                   has_email=bool(recipient.get("email")), has_phone=bool(recipient.get("phone")))
+
+
+def _command(mid: UUID, channel: str, lead: DueStep, rows: list[asyncpg.Record], now: datetime) -> OutboxMessage:
+    first = rows[0]
+    invoices = {r["invoice_id"]: InvoiceSummary.model_validate_json(r["invoice"]) for r in rows}
     command = ContactRequested(
-        occurred_at=now, tenant_id=row["tenant_id"], step_id=row["step_id"], step_key=row["step_key"],
-        channel=row["channel"], template=row["template"], tone=row["tone"], recipient=recipient,
-        creditor=Creditor.model_validate_json(row["creditor"]),
-        invoices=[InvoiceSummary.model_validate_json(row["invoice"])], scheduled_for=row["fire_at"],
+        occurred_at=now, tenant_id=lead.tenant_id, step_id=mid, step_key=lead.step_key, channel=channel,
+        template=lead.template, tone=lead.tone, recipient=Recipient.model_validate_json(first["recipient"]),
+        creditor=Creditor.model_validate_json(first["creditor"]),
+        invoices=sorted(invoices.values(), key=lambda i: (i.due_date, i.external_id)),
+        scheduled_for=min(r["fire_at"] for r in rows),
     )
-    return OutboxMessage(topics.contact_commands(row["channel"]), str(recipient.debtor_id), command)
-
+    return OutboxMessage(topics.contact_commands(channel), str(lead.debtor_id), command)

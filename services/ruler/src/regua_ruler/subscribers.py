@@ -1,33 +1,88 @@
-"""Kafka entrypoint: invoice facts open and close collection cases."""
+"""Kafka entrypoints: invoice facts open and close cases; contact facts feed the compliance gate and pause
+cases on a promise to pay."""
 
+import asyncio
+from datetime import datetime, time, timedelta
+
+import asyncpg
+
+from regua_compliance.calendar import time_zone
 from regua_contracts import topics
+from regua_contracts.contacts import (
+    CONTACT_EVENT,
+    AnyContactEvent,
+    CallOutcomeRecorded,
+    ContactFailed,
+    ContactInvalidated,
+    ContactOptedOut,
+)
 from regua_contracts.invoices import INVOICE_EVENT, AnyInvoiceEvent, InvoiceRegistered
 from regua_platform.clock import Clock
 from regua_platform.inbox import claim_new
 from regua_platform.kafka import Delivery, Rejection, subscribe
 from regua_platform.service import Runtime
 from regua_ruler import handlers
-from regua_ruler.domain import Schedule
+from regua_ruler.domain.planning import Schedule
+from regua_ruler.profiles import ProfileSource
+from regua_ruler.store import cases, facts
 
-CONSUMER = "ruler-invoices"
+_CONTACT_OF = {"email": "email", "sms": "phone", "whatsapp": "phone", "phone": "phone"}
+#: Outcomes in which the debtor was reached and talked: they start the no-call period.
+_CONVERSATIONS = {"conversation_held", "promise_to_pay", "refused"}
 
 
 def wire(runtime: Runtime) -> None:
     clock: Clock = runtime.extras["clock"]
     schedule: Schedule = runtime.extras["schedule"]
+    profiles: ProfileSource = runtime.extras["profiles"]
 
-    async def handle(deliveries: list[Delivery[AnyInvoiceEvent]]) -> list[Rejection]:
+    async def on_invoices(deliveries: list[Delivery[AnyInvoiceEvent]]) -> list[Rejection]:
+        registered = [d.event for d in deliveries if isinstance(d.event, InvoiceRegistered)]
+        looked_up = await asyncio.gather(*(
+            profiles.profile(e.tenant_id, e.debtor_id, e.invoice.propensity_score) for e in registered))
+        profile_of = {e.event_id: p for e, p in zip(registered, looked_up, strict=True)}
         now = clock.now()
         async with runtime.pool.acquire() as conn, conn.transaction():
-            fresh = await claim_new(conn, CONSUMER, [d.event.event_id for d in deliveries])
+            fresh = await claim_new(conn, "ruler-invoices", [d.event.event_id for d in deliveries])
             for d in deliveries:
                 if d.event.event_id not in fresh:
                     continue
                 if isinstance(d.event, InvoiceRegistered):
-                    await handlers.open_case(conn, d.event, now, schedule)
+                    await handlers.open_case(conn, d.event, profile_of[d.event.event_id], now, schedule)
                 else:
                     await handlers.close_case(conn, d.event, now)
         return []
 
+    async def on_contacts(deliveries: list[Delivery[AnyContactEvent]]) -> list[Rejection]:
+        now = clock.now()
+        async with runtime.pool.acquire() as conn, conn.transaction():
+            fresh = await claim_new(conn, "ruler-contacts", [d.event.event_id for d in deliveries])
+            for d in deliveries:
+                e = d.event
+                if e.event_id not in fresh:
+                    continue
+                if isinstance(e, ContactOptedOut):
+                    await facts.add_flag(conn, e.tenant_id, e.debtor_id, "opted_out", e.channel)
+                elif isinstance(e, ContactInvalidated):
+                    await facts.add_flag(conn, e.tenant_id, e.debtor_id, "invalid", e.contact)
+                elif isinstance(e, ContactFailed) and e.contact_invalid:
+                    await facts.add_flag(conn, e.tenant_id, e.debtor_id, "invalid", _CONTACT_OF[e.channel])
+                elif isinstance(e, CallOutcomeRecorded):
+                    await _on_call(conn, e, now)
+        return []
+
+    async def _on_call(conn: asyncpg.Connection, e: CallOutcomeRecorded, now: datetime) -> None:
+        await facts.add_contacts(conn, [(e.tenant_id, e.debtor_id, "phone", e.called_at,
+                                         e.outcome in _CONVERSATIONS)])
+        if e.outcome == "wrong_number":
+            await facts.add_flag(conn, e.tenant_id, e.debtor_id, "invalid", "phone")
+        elif e.outcome == "promise_to_pay" and e.promise_date is not None:
+            # Collection waits until the day after the promised date.
+            until = datetime.combine(e.promise_date + timedelta(days=1), time(0), time_zone(None))
+            invoice_ids = e.invoice_ids or await cases.open_invoices_of(conn, e.tenant_id, e.debtor_id)
+            await handlers.pause(conn, e.tenant_id, e.debtor_id, invoice_ids, "promise", until, now)
+
     subscribe(runtime.broker, runtime.settings, topic=topics.INVOICES, group_id="ruler",
-              adapter=INVOICE_EVENT, handler=handle)
+              adapter=INVOICE_EVENT, handler=on_invoices)
+    subscribe(runtime.broker, runtime.settings, topic=topics.CONTACTS, group_id="ruler-contacts",
+              adapter=CONTACT_EVENT, handler=on_contacts)

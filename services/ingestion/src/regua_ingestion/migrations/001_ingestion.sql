@@ -1,15 +1,6 @@
-CREATE TABLE tenants (
-    id           text PRIMARY KEY,
-    name         text        NOT NULL,
-    cnpj         text        NOT NULL,
-    address      text        NOT NULL,
-    api_key_hash bytea       NOT NULL UNIQUE,
-    created_at   timestamptz NOT NULL DEFAULT now()
-);
-
 CREATE TABLE invoices (
     id           uuid PRIMARY KEY,
-    tenant_id    text        NOT NULL REFERENCES tenants (id),
+    tenant_id    text        NOT NULL REFERENCES known_tenants (id),
     external_id  text        NOT NULL,
     debtor_id    uuid        NOT NULL,
     amount_cents bigint      NOT NULL CHECK (amount_cents > 0),

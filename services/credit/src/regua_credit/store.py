@@ -1,0 +1,128 @@
+"""Queries of the credit schema: the invoice read model, score models, negotiation policies."""
+
+import json
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime, tzinfo
+from uuid import UUID
+
+import asyncpg
+
+from regua_contracts.invoices import InvoiceCancelled, InvoiceRegistered, PaymentRecorded
+from regua_credit.domain import InvoiceFact, InvoiceStatus
+from regua_credit.offers import DEFAULT_POLICY, NegotiationPolicy
+from regua_credit.scoring import LinearModel
+
+_FACT_COLUMNS = "debtor_id, invoice_id, amount_cents, outstanding_cents, due_date, status, registered_at, settled_at"
+
+# --- the read model, fed by regua.invoices.v1 ------------------------------------------------------------
+
+
+async def insert_invoices(conn: asyncpg.Connection, events: Sequence[InvoiceRegistered]) -> None:
+    await conn.executemany(
+        "INSERT INTO invoices (invoice_id, tenant_id, debtor_id, amount_cents, outstanding_cents, due_date, "
+        "status, registered_at) VALUES ($1, $2, $3, $4, $4, $5, 'open', $6) ON CONFLICT (invoice_id) DO NOTHING",
+        [(e.invoice_id, e.tenant_id, e.debtor_id, e.invoice.amount_cents, e.invoice.due_date, e.occurred_at)
+         for e in events],
+    )
+
+
+async def record_payment(conn: asyncpg.Connection, event: PaymentRecorded) -> bool:
+    """False when the invoice is unknown to this tenant."""
+    found = await conn.fetchval(
+        "UPDATE invoices SET outstanding_cents = LEAST(outstanding_cents, $3), "
+        "status = CASE WHEN $3 = 0 AND status = 'open' THEN 'paid' ELSE status END, "
+        "settled_at = CASE WHEN $3 = 0 AND status = 'open' THEN $4 ELSE settled_at END "
+        "WHERE invoice_id = $1 AND tenant_id = $2 RETURNING true",
+        event.invoice_id, event.tenant_id, event.outstanding_cents, event.paid_at,
+    )
+    return bool(found)
+
+
+async def cancel_invoice(conn: asyncpg.Connection, event: InvoiceCancelled) -> bool:
+    found = await conn.fetchval(
+        "UPDATE invoices SET status = CASE WHEN status = 'open' THEN 'cancelled' ELSE status END "
+        "WHERE invoice_id = $1 AND tenant_id = $2 RETURNING true",
+        event.invoice_id, event.tenant_id,
+    )
+    return bool(found)
+
+
+def _fact(row: asyncpg.Record, tz: tzinfo) -> InvoiceFact:
+    settled: datetime | None = row["settled_at"]
+    return InvoiceFact(
+        invoice_id=row["invoice_id"], amount_cents=row["amount_cents"], outstanding_cents=row["outstanding_cents"],
+        due_date=row["due_date"], status=InvoiceStatus(row["status"]),
+        registered_on=row["registered_at"].astimezone(tz).date(),
+        settled_on=settled.astimezone(tz).date() if settled is not None else None,
+    )
+
+
+async def debtor_facts(pool: asyncpg.Pool, tenant_id: str, debtor_ids: Sequence[UUID],
+                       tz: tzinfo) -> dict[UUID, list[InvoiceFact]]:
+    """Each known debtor's invoices; debtors the tenant does not have are absent."""
+    if len(debtor_ids) == 1:  # the common case gets the plain equality plan
+        rows = await pool.fetch(f"SELECT {_FACT_COLUMNS} FROM invoices WHERE tenant_id = $1 AND debtor_id = $2",
+                                tenant_id, debtor_ids[0])
+    else:
+        rows = await pool.fetch(f"SELECT {_FACT_COLUMNS} FROM invoices WHERE tenant_id = $1 "
+                                "AND debtor_id = ANY($2::uuid[])", tenant_id, list(debtor_ids))
+    facts: dict[UUID, list[InvoiceFact]] = defaultdict(list)
+    for row in rows:
+        facts[row["debtor_id"]].append(_fact(row, tz))
+    return facts
+
+
+async def every_debtor(conn: asyncpg.Connection, tz: tzinfo) -> AsyncIterator[list[InvoiceFact]]:
+    """Every debtor's invoices, one debtor at a time (training). Must run inside a transaction."""
+    current: tuple[str, UUID] | None = None
+    facts: list[InvoiceFact] = []
+    async for row in conn.cursor(f"SELECT tenant_id, {_FACT_COLUMNS} FROM invoices ORDER BY tenant_id, debtor_id",
+                                 prefetch=5000):
+        key = (row["tenant_id"], row["debtor_id"])
+        if key != current and facts:
+            yield facts
+            facts = []
+        current = key
+        facts.append(_fact(row, tz))
+    if facts:
+        yield facts
+
+
+# --- score models --------------------------------------------------------------------------------------------
+
+
+async def newest_model_version(pool: asyncpg.Pool) -> str | None:
+    version: str | None = await pool.fetchval("SELECT version FROM score_models ORDER BY trained_at DESC LIMIT 1")
+    return version
+
+
+async def newest_model(pool: asyncpg.Pool) -> LinearModel | None:
+    model = await pool.fetchval("SELECT model FROM score_models ORDER BY trained_at DESC LIMIT 1")
+    return LinearModel.from_json(json.loads(model)) if model is not None else None
+
+
+async def save_model(pool: asyncpg.Pool, model: LinearModel, trained_at: datetime) -> None:
+    await pool.execute("INSERT INTO score_models (version, trained_at, model) VALUES ($1, $2, $3)",
+                       model.version, trained_at, json.dumps(model.to_json()))
+
+
+# --- negotiation policies ------------------------------------------------------------------------------------
+
+
+async def policy(pool: asyncpg.Pool, tenant_id: str) -> tuple[NegotiationPolicy, int]:
+    row = await pool.fetchrow("SELECT version, policy FROM negotiation_policies WHERE tenant_id = $1", tenant_id)
+    if row is None:
+        return DEFAULT_POLICY, 0
+    return NegotiationPolicy.model_validate_json(row["policy"]), row["version"]
+
+
+async def save_policy(pool: asyncpg.Pool, tenant_id: str, new: NegotiationPolicy) -> int:
+    """Stores the tenant's policy as its next version; returns that version."""
+    version: int = await pool.fetchval(
+        "INSERT INTO negotiation_policies (tenant_id, version, policy) VALUES ($1, 1, $2) "
+        "ON CONFLICT (tenant_id) DO UPDATE SET version = negotiation_policies.version + 1, policy = $2, "
+        "updated_at = now() RETURNING version",
+        tenant_id, new.model_dump_json(),
+    )
+    return version

@@ -1,0 +1,1 @@
+"""The collection ruler as pure rules: rulers as data, segment choice, step planning, firing decisions."""

@@ -1,0 +1,71 @@
+"""Firing due steps: each message slot passes the compliance gate on the first usable channel of its
+fallback order; what may go out for one debtor on one channel is consolidated into one message."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from regua_compliance import ContactPolicy, DebtorFacts, evaluate
+
+
+@dataclass(frozen=True)
+class DueStep:
+    invoice_id: UUID
+    step_key: str
+    slot: int
+    channels: tuple[str, ...]
+    template: str
+    tone: str
+    offset_days: int
+    fire_at: datetime
+    tenant_id: str
+    debtor_id: UUID
+    has_email: bool
+    has_phone: bool
+
+
+@dataclass
+class FiringPlan:
+    messages: dict[tuple[str, UUID, str], list[DueStep]] = field(default_factory=lambda: defaultdict(list))
+    rescheduled: list[tuple[DueStep, datetime, str]] = field(default_factory=list)
+    skipped: list[tuple[DueStep, str]] = field(default_factory=list)
+
+
+def _unreachable(channel: str, step: DueStep) -> bool:
+    return not (step.has_email if channel == "email" else step.has_phone)
+
+
+def plan_firing(due: list[DueStep], facts: dict[tuple[str, UUID], DebtorFacts], now: datetime,
+                policy: ContactPolicy, late_grace: timedelta) -> FiringPlan:
+    plan = FiringPlan()
+    for step in due:
+        if now - step.fire_at > late_grace:
+            plan.skipped.append((step, "late beyond grace"))  # catching up after downtime must not flood
+            continue
+        debtor = facts.get((step.tenant_id, step.debtor_id), DebtorFacts())
+        chosen: str | None = None
+        blocked_rules = []
+        for channel in step.channels:
+            if _unreachable(channel, step):
+                blocked_rules.append(f"{channel}: no contact")
+                continue
+            decision = evaluate(channel, now, debtor, policy)
+            if decision.allowed:
+                chosen = channel
+                break
+            if decision.retry_at is not None:  # allowed later on this channel: wait rather than fall back
+                plan.rescheduled.append((step, decision.retry_at, decision.rule))
+                break
+            blocked_rules.append(f"{channel}: {decision.rule}")
+        else:
+            plan.skipped.append((step, "; ".join(blocked_rules) or "no channel"))
+            continue
+        if chosen is not None:
+            plan.messages[(step.tenant_id, step.debtor_id, chosen)].append(step)
+    return plan
+
+
+def representative(steps: list[DueStep]) -> DueStep:
+    """The most advanced step speaks for a consolidated message (its template and tone)."""
+    return max(steps, key=lambda s: (s.offset_days, s.step_key))

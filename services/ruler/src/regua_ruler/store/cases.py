@@ -1,0 +1,259 @@
+"""Collection cases and their step slots."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from regua_ruler.domain.planning import PlannedStep
+
+_ACTIVE_OR_PAUSED = "('active', 'paused')"
+
+
+@dataclass(frozen=True)
+class NewCase:
+    invoice_id: UUID
+    tenant_id: str
+    debtor_id: UUID
+    ruler: str
+    version: int
+    segment: str
+    variant: str
+    behaviour: str
+    score_band: str
+    profile_fallback: bool
+    amount_cents: int
+    due_date: Any
+    recipient: str
+    creditor: str
+    invoice: str
+    tags: list[str]
+    opened_at: datetime
+
+
+async def insert_case(conn: asyncpg.Connection, case: NewCase, steps: list[PlannedStep]) -> bool:
+    """False when the case exists already (a redelivered registration)."""
+    inserted = await conn.fetchval(
+        "INSERT INTO cases (invoice_id, tenant_id, debtor_id, status, ruler_name, ruler_version, segment, variant, "
+        "behaviour, score_band, profile_fallback, amount_cents, due_date, recipient, creditor, invoice, tags, "
+        "opened_at) VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) "
+        "ON CONFLICT DO NOTHING RETURNING true",
+        case.invoice_id, case.tenant_id, case.debtor_id, case.ruler, case.version, case.segment, case.variant,
+        case.behaviour, case.score_band, case.profile_fallback, case.amount_cents, case.due_date, case.recipient,
+        case.creditor, case.invoice, case.tags, case.opened_at,
+    )
+    if not inserted:
+        return False
+    await conn.executemany(
+        "INSERT INTO case_steps (invoice_id, step_key, slot, tenant_id, debtor_id, channels, template, tone, "
+        "offset_days, fire_at, status, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        [(case.invoice_id, s.step_key, s.slot, case.tenant_id, case.debtor_id, list(s.channels), s.template,
+          s.tone, s.offset_days, s.fire_at, s.status, s.reason) for s in steps],
+    )
+    return True
+
+
+async def add_payment(conn: asyncpg.Connection, invoice_id: UUID, amount_cents: int) -> None:
+    await conn.execute("UPDATE cases SET paid_cents = paid_cents + $2 WHERE invoice_id = $1", invoice_id, amount_cents)
+
+
+async def close_case(
+    conn: asyncpg.Connection, invoice_id: UUID, reason: str, now: datetime
+) -> tuple[asyncpg.Record, int] | None:
+    """Stops a case that is not stopped yet and cancels its pending steps."""
+    case = await conn.fetchrow(
+        "UPDATE cases SET status = 'stopped', stop_reason = $2, closed_at = $3 "
+        "WHERE invoice_id = $1 AND status <> 'stopped' "
+        "RETURNING invoice_id, tenant_id, debtor_id, recipient, creditor, invoice",
+        invoice_id, reason, now,
+    )
+    if case is None:
+        return None
+    cancelled: int = await conn.fetchval(
+        "WITH c AS (UPDATE case_steps SET status = 'cancelled', reason = $2 "
+        "WHERE invoice_id = $1 AND status = 'pending' RETURNING 1) SELECT count(*) FROM c",
+        invoice_id, reason,
+    )
+    return case, cancelled
+
+
+async def pause_cases(conn: asyncpg.Connection, invoice_ids: list[UUID], reason: str,
+                      until: datetime | None) -> list[UUID]:
+    """Pauses open cases (until a moment, or until resumed); a later pause replaces an earlier one."""
+    rows = await conn.fetch(
+        f"UPDATE cases SET status = 'paused', pause_reason = $2, paused_until = $3 "
+        f"WHERE invoice_id = ANY($1::uuid[]) AND status IN {_ACTIVE_OR_PAUSED} RETURNING invoice_id",
+        invoice_ids, reason, until,
+    )
+    return [r["invoice_id"] for r in rows]
+
+
+async def resume_cases(conn: asyncpg.Connection, invoice_ids: list[UUID], reason: str | None = None) -> list[UUID]:
+    rows = await conn.fetch(
+        "UPDATE cases SET status = 'active', pause_reason = NULL, paused_until = NULL "
+        "WHERE invoice_id = ANY($1::uuid[]) AND status = 'paused' AND ($2::text IS NULL OR pause_reason = $2) "
+        "RETURNING invoice_id",
+        invoice_ids, reason,
+    )
+    return [r["invoice_id"] for r in rows]
+
+
+async def resume_expired_pauses(conn: asyncpg.Connection, now: datetime) -> int:
+    result: str = await conn.execute(
+        "UPDATE cases SET status = 'active', pause_reason = NULL, paused_until = NULL "
+        "WHERE status = 'paused' AND paused_until <= $1", now,
+    )
+    return int(result.split()[-1])
+
+
+async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list[asyncpg.Record]:
+    """Locks the due steps of up to ``limit`` debtors. A debtor's due steps are claimed together (so they
+    can be consolidated) under a transaction-level advisory lock; replicas skip locked debtors and rows."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "WITH candidates AS (SELECT DISTINCT tenant_id, debtor_id FROM (SELECT tenant_id, debtor_id "
+        "  FROM case_steps WHERE status = 'pending' AND fire_at <= $1 ORDER BY fire_at LIMIT $2) c), "
+        "mine AS MATERIALIZED (SELECT tenant_id, debtor_id FROM candidates "
+        "  WHERE pg_try_advisory_xact_lock(hashtextextended(tenant_id || ':' || debtor_id::text, 0))) "
+        "SELECT s.invoice_id, s.step_key, s.slot, s.channels, s.template, s.tone, s.offset_days, s.fire_at, "
+        "  s.tenant_id, s.debtor_id, c.recipient, c.creditor, c.invoice "
+        "FROM mine JOIN case_steps s ON s.tenant_id = mine.tenant_id AND s.debtor_id = mine.debtor_id "
+        "JOIN cases c ON c.invoice_id = s.invoice_id "
+        "WHERE s.status = 'pending' AND s.fire_at <= $1 AND c.status = 'active' "
+        "FOR UPDATE OF s SKIP LOCKED",
+        now, limit,
+    )
+    return rows
+
+
+StepKey = tuple[UUID, str, int]
+
+
+async def mark_fired(conn: asyncpg.Connection, rows: list[tuple[StepKey, str, UUID]], now: datetime) -> None:
+    await conn.executemany(
+        "UPDATE case_steps SET status = 'fired', channel = $4, message_id = $5, fired_at = $6 "
+        "WHERE invoice_id = $1 AND step_key = $2 AND slot = $3",
+        [(k[0], k[1], k[2], channel, mid, now) for k, channel, mid in rows],
+    )
+
+
+async def mark_skipped(conn: asyncpg.Connection, rows: list[tuple[StepKey, str]], now: datetime) -> None:
+    await conn.executemany(
+        "UPDATE case_steps SET status = 'skipped', reason = $4, fired_at = $5 "
+        "WHERE invoice_id = $1 AND step_key = $2 AND slot = $3",
+        [(k[0], k[1], k[2], reason, now) for k, reason in rows],
+    )
+    await _log_blocks(conn, [(k, reason, now, None) for k, reason in rows])
+
+
+async def reschedule(conn: asyncpg.Connection, rows: list[tuple[StepKey, datetime, str]], now: datetime) -> None:
+    await conn.executemany(
+        "UPDATE case_steps SET fire_at = $4, reason = $5 WHERE invoice_id = $1 AND step_key = $2 AND slot = $3",
+        [(k[0], k[1], k[2], retry_at, f"held by {rule}") for k, retry_at, rule in rows],
+    )
+    await _log_blocks(conn, [(k, rule, now, retry_at) for k, retry_at, rule in rows])
+
+
+async def _log_blocks(conn: asyncpg.Connection, rows: list[tuple[StepKey, str, datetime, datetime | None]]) -> None:
+    await conn.executemany(
+        "INSERT INTO gate_blocks (invoice_id, step_key, slot, rule, at, retry_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        [(k[0], k[1], k[2], rule, at, retry) for k, rule, at, retry in rows],
+    )
+
+
+async def exhaust_finished_cases(
+    conn: asyncpg.Connection, invoice_ids: list[UUID], now: datetime
+) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "UPDATE cases c SET status = 'exhausted', closed_at = $2 WHERE c.invoice_id = ANY($1::uuid[]) "
+        "AND c.status = 'active' AND NOT EXISTS "
+        "(SELECT 1 FROM case_steps s WHERE s.invoice_id = c.invoice_id AND s.status = 'pending') "
+        "RETURNING c.invoice_id, c.tenant_id, c.debtor_id",
+        invoice_ids, now,
+    )
+    return rows
+
+
+async def open_invoices_of(conn: asyncpg.Connection, tenant_id: str, debtor_id: UUID) -> list[UUID]:
+    rows = await conn.fetch(
+        f"SELECT invoice_id FROM cases WHERE tenant_id = $1 AND debtor_id = $2 AND status IN {_ACTIVE_OR_PAUSED}",
+        tenant_id, debtor_id,
+    )
+    return [r["invoice_id"] for r in rows]
+
+
+async def case_of(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: str, invoice_id: UUID) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT invoice_id, debtor_id, status, pause_reason, paused_until, stop_reason, ruler_name, ruler_version, "
+        "segment, "
+        "variant, behaviour, score_band, profile_fallback, amount_cents, paid_cents, due_date, opened_at, "
+        "closed_at "
+        "FROM cases WHERE tenant_id = $1 AND invoice_id = $2", tenant_id, invoice_id,
+    )
+    return row
+
+
+async def steps_of(conn: asyncpg.Pool, invoice_id: UUID) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT step_key, slot, channels, channel, status, reason, fire_at, fired_at FROM case_steps "
+        "WHERE invoice_id = $1 ORDER BY offset_days, slot", invoice_id,
+    )
+    return rows
+
+
+async def performance(conn: asyncpg.Pool, tenant_id: str, ruler: str) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT c.variant, count(*) AS cases, "
+        "  coalesce(sum(f.fired), 0) AS contacts_sent, "
+        "  count(*) FILTER (WHERE c.stop_reason = 'paid') AS payments, "
+        "  sum(c.paid_cents)::bigint AS recovered_cents, sum(c.amount_cents)::bigint AS amount_cents "
+        "FROM cases c LEFT JOIN LATERAL (SELECT count(DISTINCT s.message_id) AS fired FROM case_steps s "
+        "  WHERE s.invoice_id = c.invoice_id AND s.status = 'fired') f ON true "
+        "WHERE c.tenant_id = $1 AND c.ruler_name = $2 GROUP BY c.variant ORDER BY c.variant",
+        tenant_id, ruler,
+    )
+    return rows
+
+
+async def counts(conn: asyncpg.Pool) -> dict[str, dict[str, int]]:
+    cases = await conn.fetch("SELECT status, count(*) AS n FROM cases GROUP BY status")
+    steps = await conn.fetch("SELECT status, count(*) AS n FROM case_steps GROUP BY status")
+    return {"cases": {r["status"]: r["n"] for r in cases}, "steps": {r["status"]: r["n"] for r in steps}}
+
+
+async def due_step_count(conn: asyncpg.Pool, now: datetime) -> int:
+    count: int = await conn.fetchval(
+        "SELECT count(*) FROM case_steps s JOIN cases c USING (invoice_id) "
+        "WHERE s.status = 'pending' AND s.fire_at <= $1 AND c.status = 'active'", now,
+    )
+    return count
+
+
+async def cases_to_migrate(conn: asyncpg.Connection, tenant_id: str, ruler: str, version: int) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"SELECT invoice_id, debtor_id, amount_cents, due_date, recipient, behaviour, score_band, tags FROM cases "
+        f"WHERE tenant_id = $1 AND ruler_name = $2 AND ruler_version <> $3 AND status IN {_ACTIVE_OR_PAUSED} "
+        f"FOR UPDATE", tenant_id, ruler, version,
+    )
+    return rows
+
+
+async def replan(conn: asyncpg.Connection, case: asyncpg.Record, version: int, segment: str,
+                 steps: list[PlannedStep]) -> None:
+    """Cancels what was not sent yet and plans the new version's steps; slots already sent stay as they are."""
+    await conn.execute(
+        "UPDATE case_steps SET status = 'cancelled', reason = $2 WHERE invoice_id = $1 AND status = 'pending'",
+        case["invoice_id"], f"migrated to version {version}",
+    )
+    await conn.executemany(
+        "INSERT INTO case_steps (invoice_id, step_key, slot, tenant_id, debtor_id, channels, template, tone, "
+        "offset_days, fire_at, status, reason) SELECT $1, $2, $3, tenant_id, debtor_id, $4, $5, $6, $7, $8, $9, $10 "
+        "FROM cases WHERE invoice_id = $1 "
+        "ON CONFLICT (invoice_id, step_key, slot) DO UPDATE SET channels = $4, template = $5, tone = $6, "
+        "offset_days = $7, fire_at = $8, status = $9, reason = $10 WHERE case_steps.status = 'cancelled'",
+        [(case["invoice_id"], s.step_key, s.slot, list(s.channels), s.template, s.tone, s.offset_days, s.fire_at,
+          s.status, s.reason) for s in steps],
+    )
+    await conn.execute("UPDATE cases SET ruler_version = $2, segment = $3 WHERE invoice_id = $1",
+                       case["invoice_id"], version, segment)
