@@ -20,6 +20,7 @@ SERVICES = {
     "ingestion": "regua_ingestion",
     "ruler": "regua_ruler",
     "dispatch-email": "regua_dispatch_email",
+    "credit": "regua_credit",
 }
 ADMIN_TOKEN = "local-admin-token"
 
@@ -43,6 +44,7 @@ class LocalStack:
     embedded: EmbeddedPostgres | None = None
     smtp_port: int = 0
     mailbox: Path = Path()
+    grpc_ports: dict[str, int] = field(default_factory=dict)  # services that also listen for gRPC
 
     def start_infra(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -74,6 +76,7 @@ class LocalStack:
             "REGUA_ADMIN_TOKEN": ADMIN_TOKEN,
             "REGUA_SMTP_PORT": str(self.smtp_port),
             "REGUA_LOG_LEVEL": os.environ.get("REGUA_LOG_LEVEL", "INFO"),
+            "REGUA_CREDIT_GRPC_TARGET": self.grpc_target("credit"),  # how the ruler reaches credit analysis
             **self.extra_env,
         }
 
@@ -84,6 +87,8 @@ class LocalStack:
         env = self.env()
         if name == "dispatch-email":
             env["REGUA_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
+        if name == "credit":
+            env["REGUA_CREDIT_GRPC_PORT"] = str(self.grpc_port(name))
         service = Service.python_module(name, module or SERVICES[name], port, env, self.workdir / "logs")
         service.start()
         self.services[name] = service
@@ -99,6 +104,15 @@ class LocalStack:
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.services[name].port}"
+
+    def grpc_port(self, name: str) -> int:
+        """The gRPC port of a service, chosen once and kept across restarts."""
+        if name not in self.grpc_ports:
+            self.grpc_ports[name] = free_port()
+        return self.grpc_ports[name]
+
+    def grpc_target(self, name: str) -> str:
+        return f"127.0.0.1:{self.grpc_port(name)}"
 
     def stop(self) -> None:
         for service in self.services.values():

@@ -13,6 +13,7 @@ import asyncpg
 from regua_credit import store
 from regua_credit.bureau import Bureau
 from regua_credit.domain import InvoiceFact, InvoiceStatus
+from regua_credit.loader import FactsLoader
 from regua_credit.offers import OfferLimits, debt_on, offer_limits
 from regua_credit.profiles import DebtorProfile, build_profile
 from regua_credit.scoring import RULES, Score, Scorer
@@ -62,10 +63,14 @@ class Analyst:
         self._bureau = bureau
         self._clock = clock
         self._tz = ZoneInfo(timezone)
+        self._facts = FactsLoader(self._fetch)
+
+    async def _fetch(self, tenant_id: str, debtor_ids: Sequence[UUID]) -> dict[UUID, list[InvoiceFact]]:
+        return await store.debtor_facts(self._pool, tenant_id, debtor_ids, self._tz)
 
     async def profiles(self, tenant_id: str, debtor_ids: Sequence[UUID]) -> dict[UUID, DebtorProfile]:
         """Profiles of the tenant's debtors among ``debtor_ids``; unknown ones are left out."""
-        facts, reports = await asyncio.gather(store.debtor_facts(self._pool, tenant_id, debtor_ids, self._tz),
+        facts, reports = await asyncio.gather(self._facts.load(tenant_id, debtor_ids),
                                               self._bureau.reports(tenant_id, debtor_ids))
         now = self._clock.now()
         today, scorer = now.astimezone(self._tz).date(), self._model.current
@@ -81,7 +86,7 @@ class Analyst:
 
     async def _profile_and_invoice(self, tenant_id: str, debtor_id: UUID,
                                    invoice_id: UUID) -> tuple[DebtorProfile, InvoiceFact]:
-        facts, reports = await asyncio.gather(store.debtor_facts(self._pool, tenant_id, [debtor_id], self._tz),
+        facts, reports = await asyncio.gather(self._facts.load(tenant_id, [debtor_id]),
                                               self._bureau.reports(tenant_id, [debtor_id]))
         if debtor_id not in facts:
             raise NotFound("debtor_id", "no such debtor")

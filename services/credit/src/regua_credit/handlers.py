@@ -1,14 +1,17 @@
-"""Read-model updates from regua.invoices.v1, in the caller's transaction. Registrations go first: within
-a batch an invoice's payment or cancellation never precedes its registration (same key, same partition)."""
+"""Credit commands: read-model updates from regua.invoices.v1 (in the caller's transaction), and training
+the score model."""
 
 import logging
 from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import asyncpg
 from prometheus_client import Counter
 
 from regua_contracts.invoices import AnyInvoiceEvent, InvoiceRegistered, PaymentRecorded
-from regua_credit import store
+from regua_credit import store, training
+from regua_credit.scoring import LinearModel
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +20,9 @@ EVENTS_APPLIED = Counter("regua_credit_events_applied_total", "Invoice events ap
 
 
 async def apply_invoice_events(conn: asyncpg.Connection, events: Sequence[AnyInvoiceEvent]) -> list[AnyInvoiceEvent]:
-    """Applies the events in order; returns those about an invoice this tenant never registered."""
+    """Applies the events in order; returns those about an invoice this tenant never registered.
+    Registrations go first: an invoice's payment or cancellation never precedes its registration in a batch
+    (one key, one partition)."""
     registrations = [e for e in events if isinstance(e, InvoiceRegistered)]
     await store.insert_invoices(conn, registrations)
     unknown: list[AnyInvoiceEvent] = []
@@ -32,3 +37,17 @@ async def apply_invoice_events(conn: asyncpg.Connection, events: Sequence[AnyInv
         if event not in unknown:
             EVENTS_APPLIED.labels(event.type).inc()
     return unknown
+
+
+async def train_model(pool: asyncpg.Pool, timezone: str, min_samples: int, now: datetime) -> LinearModel:
+    """Fits a model on every debtor's history and stores it as the newest; raises NotEnoughHistory."""
+    tz = ZoneInfo(timezone)
+    today = now.astimezone(tz).date()
+    data: list[training.Sample] = []
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        async for facts in store.every_debtor(conn, tz):
+            data.extend(training.samples(facts, today))
+    model = training.fit(data, version=training.model_version(now), min_samples=min_samples)
+    await store.save_model(pool, model, now)
+    log.info("score model trained", extra={"model_version": model.version, **model.metrics})
+    return model

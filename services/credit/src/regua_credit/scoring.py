@@ -80,7 +80,8 @@ class Score:
 
 
 class Scorer(Protocol):
-    version: str
+    @property
+    def version(self) -> str: ...
 
     def score(self, history: History) -> Score: ...
 

@@ -43,15 +43,12 @@ async def register_invoices(conn: asyncpg.Connection, tenant: Tenant, invoices: 
         ))
         for invoice_id, debtor_id, inv in rows if invoice_id in inserted
     ])
-    results = []
-    for invoice_id, _, inv in rows:
-        if invoice_id in inserted:
-            results.append(Registered(invoice_id, inv.external_id, True))
-        else:
-            existing = await store.load_invoice(conn, tenant.id, external_id=inv.external_id)
-            assert existing is not None
-            results.append(Registered(existing.id, inv.external_id, False))
-    return results
+    # One query for every invoice that was there already (a re-sent portfolio is all repeats).
+    repeated = [inv.external_id for invoice_id, _, inv in rows if invoice_id not in inserted]
+    existing = await store.invoice_ids(conn, tenant.id, repeated) if repeated else {}
+    return [Registered(invoice_id, inv.external_id, True) if invoice_id in inserted
+            else Registered(existing[inv.external_id], inv.external_id, False)
+            for invoice_id, _, inv in rows]
 
 
 async def record_payment(conn: asyncpg.Connection, tenant: Tenant, invoice: Invoice, amount_cents: int,

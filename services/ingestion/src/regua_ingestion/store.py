@@ -33,6 +33,15 @@ async def insert_invoices(
     return {r["id"] for r in inserted}
 
 
+async def invoice_ids(conn: asyncpg.Connection, tenant_id: str, external_ids: list[str]) -> dict[str, UUID]:
+    """The ids of the tenant's invoices with these external ids, by external id."""
+    rows = await conn.fetch(
+        "SELECT external_id, id FROM invoices WHERE tenant_id = $1 AND external_id = ANY($2::text[])",
+        tenant_id, external_ids,
+    )
+    return {r["external_id"]: r["id"] for r in rows}
+
+
 _INVOICE_COLUMNS = "id, tenant_id, external_id, debtor_id, amount_cents, paid_cents, due_date, status"
 
 

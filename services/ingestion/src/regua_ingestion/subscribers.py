@@ -30,9 +30,11 @@ def wire(runtime: Runtime) -> None:
     async def handle(deliveries: list[Delivery[AnyClientCommand]]) -> list[Rejection]:
         rejections: list[Rejection] = []
         accepted: list[tuple[Tenant, Delivery[AnyClientCommand]]] = []
+        # A batch usually carries a handful of keys: resolve each once, not once per record.
+        keys = {k for d in deliveries if (k := d.headers.get("x-api-key"))}
+        tenants = {k: await directory.by_api_key(k) for k in keys}
         for d in deliveries:
-            api_key = d.headers.get("x-api-key")
-            tenant = await directory.by_api_key(api_key) if api_key else None
+            tenant = tenants.get(d.headers.get("x-api-key") or "")
             if tenant is None:
                 rejections.append(Rejection(d.record, "x-api-key: missing or unknown API key"))
             else:

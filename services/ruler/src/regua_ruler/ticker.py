@@ -5,10 +5,11 @@ import logging
 
 import asyncpg
 
-from regua_platform.clock import Clock
+from regua_platform.clock import Clock, SimulatedClock
 from regua_platform.service import Runtime
 from regua_ruler.domain.planning import Schedule
 from regua_ruler.handlers import fire_due_steps
+from regua_ruler.store.clock import load_simulated_clock
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +19,10 @@ async def run_ticker(runtime: Runtime) -> None:
     schedule: Schedule = runtime.extras["schedule"]
     settings = runtime.settings
     while True:
+        if isinstance(clock, SimulatedClock):  # replicas share the simulated time through the database
+            stored = await load_simulated_clock(runtime.pool)
+            if stored is not None and stored > clock.now():
+                clock.set(stored)
         try:
             debtors = await fire_due_steps(runtime.pool, clock.now(), schedule, settings.ruler_claim_batch)
         except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):

@@ -113,7 +113,8 @@ async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list
     can be consolidated) under a transaction-level advisory lock; replicas skip locked debtors and rows."""
     rows: list[asyncpg.Record] = await conn.fetch(
         "WITH candidates AS (SELECT DISTINCT tenant_id, debtor_id FROM (SELECT tenant_id, debtor_id "
-        "  FROM case_steps WHERE status = 'pending' AND fire_at <= $1 ORDER BY fire_at LIMIT $2) c), "
+        "  FROM case_steps WHERE status = 'pending' AND fire_at <= $1 ORDER BY fire_at LIMIT $2 "
+        "  FOR UPDATE SKIP LOCKED) c), "
         "mine AS MATERIALIZED (SELECT tenant_id, debtor_id FROM candidates "
         "  WHERE pg_try_advisory_xact_lock(hashtextextended(tenant_id || ':' || debtor_id::text, 0))) "
         "SELECT s.invoice_id, s.step_key, s.slot, s.channels, s.template, s.tone, s.offset_days, s.fire_at, "
