@@ -99,6 +99,7 @@ def main() -> int:
     env = _service_env(args)
     workdir = Path(tempfile.mkdtemp(prefix="regua-bench-"))
     stack = LocalStack(workdir=workdir, extra_env=env)
+    load_before = os.getloadavg()[0]  # other work on the machine shows here and skews every figure
     try:
         work = build(args.invoices)
         print(f"built {work.count:,} RegisterInvoice commands, {work.value_bytes / work.count:.0f} bytes each "
@@ -113,7 +114,8 @@ def main() -> int:
     ratio = ingested / limit
     print(f"\ningestion / raw Kafka->PostgreSQL = {ingested:,.0f} / {limit:,.0f} = {ratio:.0%} "
           f"(target >= {TARGET:.0%}: {'met' if ratio >= TARGET else 'NOT met'})")
-    print(f"CPU seconds: per process group during the stage, {os.cpu_count()} cores; logs in {workdir / 'logs'}")
+    print(f"CPU seconds: per process group during the stage; {os.cpu_count()} cores; load average "
+          f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after; logs in {workdir / 'logs'}")
     return 0
 
 

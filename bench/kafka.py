@@ -53,10 +53,11 @@ async def reader(bootstrap: str, topic: str) -> AsyncIterator[AIOKafkaConsumer]:
 
 async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
     for _ in range(50):
+        await consumer.topics()  # refreshes metadata: a topic created a moment ago may not be known yet
         ids = consumer.partitions_for_topic(topic)
         if ids:
             return [TopicPartition(topic, p) for p in sorted(ids)]
-        await consumer._client.force_metadata_update()  # a topic created a moment ago may not be known yet
+        await asyncio.sleep(0.1)
     raise RuntimeError(f"topic {topic} has no partitions")
 
 

@@ -48,19 +48,28 @@ def test_unsubscribe_link_stops_the_next_email(platform: Platform) -> None:
     platform.set_clock(at_send_hour(due + timedelta(days=1)))
     platform.wait_no_due_steps()
 
-    async def attempts() -> tuple[list[ContactAttempted], list[ContactOptedOut]]:
+    # Normally the ruler has learnt the opt-out from its event and its compliance gate holds the D+1 e-mail
+    # back; if the command was already out, the dispatcher's own check suppresses it. Either way: no e-mail.
+    with httpx.Client(base_url=platform.stack.url("ruler"), headers={"X-API-Key": api_key}) as ruler:
+        steps = ruler.get(f"/v1/invoices/{invoice_id}/case").json()["steps"]
+    d_plus_1_email = [s for s in steps if s["step_key"] == "D+1" and s["channels"] == ["email"]]
+    assert len(d_plus_1_email) == 1
+    assert platform.stack.bootstrap
+
+    def attempts() -> list[ContactAttempted]:
         assert platform.stack.bootstrap
         events = [CONTACT_EVENT.validate_json(r["value"])
-                  for r in await read_topic(platform.stack.bootstrap, topics.CONTACTS)]
-        return ([e for e in events if isinstance(e, ContactAttempted) and uuid.UUID(invoice_id) in e.invoice_ids],
-                [e for e in events if isinstance(e, ContactOptedOut)])
+                  for r in asyncio.run(read_topic(platform.stack.bootstrap, topics.CONTACTS))]
+        return [e for e in events if isinstance(e, ContactAttempted) and uuid.UUID(invoice_id) in e.invoice_ids]
 
-    def suppressed_d_plus_1() -> list[ContactAttempted]:
-        found, _ = asyncio.run(attempts())
-        return [e for e in found if e.step_key == "D+1" and e.channel == "email"]
-
-    d_plus_1 = eventually(suppressed_d_plus_1, 30, what="the D+1 e-mail attempt to be recorded")
-    assert [(e.outcome, e.reason) for e in d_plus_1] == [("suppressed", "opted out of e-mail")]
+    if d_plus_1_email[0]["status"] == "skipped":
+        assert d_plus_1_email[0]["reason"] == "email: opt-out"
+        assert [e.step_key for e in attempts()] == ["D-1"]
+    else:
+        eventually(lambda: [(e.outcome, e.reason) for e in attempts() if e.step_key == "D+1"]
+                   == [("suppressed", "opted out of e-mail")], 30, what="the dispatcher to suppress D+1")
     assert [m["step"] for m in platform.mail_to(email)] == ["D-1"]
-    _, opt_outs = asyncio.run(attempts())
-    assert any(o.debtor_id == d_plus_1[0].debtor_id and o.source == "unsubscribe-link" for o in opt_outs)
+    events = [CONTACT_EVENT.validate_json(r["value"])
+              for r in asyncio.run(read_topic(platform.stack.bootstrap, topics.CONTACTS))]
+    assert any(isinstance(e, ContactOptedOut) and e.source == "unsubscribe-link" and e.channel == "email"
+               and e.debtor_id == attempts()[0].debtor_id for e in events)

@@ -62,7 +62,7 @@ def test_one_late_payment_is_sometimes_late() -> None:
 
 
 def test_three_late_payments_make_an_always_late_payer() -> None:
-    facts = [fact(MONDAY - timedelta(days=30 * i), MONDAY - timedelta(days=30 * i) + timedelta(days=d))
+    facts = [fact(MONDAY - timedelta(weeks=4 * i), MONDAY - timedelta(weeks=4 * i) + timedelta(days=d))
              for i, d in enumerate((3, 10, 20))]
     assert classify(summarize(facts[:2], TODAY)) is Behavior.SOMETIMES_LATE  # two is not yet a habit
     history = summarize(facts, TODAY)
@@ -114,7 +114,8 @@ def test_recommended_segment(behavior: Behavior, score: int, segment: Segment) -
 
 @given(st.lists(st.tuples(st.integers(-60, 60), st.one_of(st.none(), st.integers(-10, 90))), max_size=12))
 def test_counts_always_add_up(spec: list[tuple[int, int | None]]) -> None:
-    facts = [fact(TODAY + timedelta(days=d), TODAY + timedelta(days=d + p) if p is not None else None)
+    facts = [fact(TODAY + timedelta(days=d), TODAY + timedelta(days=d + p) if p is not None else None,
+                  registered=TODAY - timedelta(days=90))
              for d, p in spec if p is None or d + p <= 0]
     history = summarize(facts, TODAY)
     assert history.invoices == len(facts)
