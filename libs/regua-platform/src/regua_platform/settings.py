@@ -29,12 +29,13 @@ class Settings(BaseSettings):
     consumer_retry_base_seconds: float = 0.2
     # Time: "wall" in production; "simulated" lets tests and the demo move the clock (ruler admin API).
     clock_mode: Literal["wall", "simulated"] = "wall"
+    timezone: str = "America/Sao_Paulo"  # the agency's calendar (days late); contacts use the debtor's zone
     admin_token: str = Field(default="change-me-admin-token", min_length=8)
-    timezone: str = "America/Sao_Paulo"
     ruler_tick_seconds: float = 1.0
     ruler_claim_batch: int = 1000
     ruler_send_hour: int = 10
     ruler_late_grace_days: int = 1
+    ruler_resegment_seconds: float = 30.0
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
     smtp_username: str | None = None

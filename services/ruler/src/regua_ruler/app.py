@@ -11,7 +11,7 @@ from regua_ruler import api, subscribers, tenant_api
 from regua_ruler.domain.planning import Schedule
 from regua_ruler.profiles import InvoiceScoreOnly
 from regua_ruler.store import clock
-from regua_ruler.ticker import run_ticker
+from regua_ruler.ticker import run_resegmenter, run_ticker
 
 
 async def _wire(runtime: Runtime) -> None:
@@ -33,7 +33,7 @@ SPEC = ServiceSpec(
     package="regua_ruler",
     topics=topics.all_topics(),
     wire=_wire,
-    background=[run_ticker],
+    background=[run_ticker, run_resegmenter],
     routers=[api.router, tenant_api.router],
     title="Régua — collection ruler",
 )

@@ -9,6 +9,7 @@ from regua_platform.clock import Clock, SimulatedClock
 from regua_platform.service import Runtime
 from regua_ruler.domain.planning import Schedule
 from regua_ruler.handlers import fire_due_steps
+from regua_ruler.migration import resegment_fallback_cases
 from regua_ruler.store.clock import load_simulated_clock
 
 log = logging.getLogger(__name__)
@@ -30,3 +31,15 @@ async def run_ticker(runtime: Runtime) -> None:
             debtors = 0
         if debtors < settings.ruler_claim_batch:  # a full batch means more are due: go again at once
             await asyncio.sleep(settings.ruler_tick_seconds)
+
+
+async def run_resegmenter(runtime: Runtime) -> None:
+    """Every half minute, re-segments cases opened on a fallback profile once credit analysis answers."""
+    clock: Clock = runtime.extras["clock"]
+    while True:
+        try:
+            await resegment_fallback_cases(runtime.pool, runtime.extras["profiles"], clock.now(),
+                                           runtime.extras["schedule"])
+        except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
+            log.exception("re-segmentation failed; retrying")
+        await asyncio.sleep(runtime.settings.ruler_resegment_seconds)
