@@ -87,7 +87,7 @@ def run(stack: LocalStack, size: int, days: int) -> None:
 
     paid = 0
     for day in range(days + 1):
-        platform.set_clock(datetime.combine(start + timedelta(days=day), clock_time(10, 1), SP).astimezone(UTC))
+        platform.set_clock(datetime.combine(start + timedelta(days=day), clock_time(12, 1), SP).astimezone(UTC))
         platform.wait_no_due_steps(120)
         # Some debtors pay each day; the ruler must stop at once and thank them.
         for key, invoice_id, amount in rng.sample(open_invoices, k=len(open_invoices) // 25):
