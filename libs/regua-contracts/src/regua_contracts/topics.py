@@ -10,6 +10,8 @@ TENANTS: Final = "regua.tenants.v1"
 INVOICES: Final = "regua.invoices.v1"
 #: Facts about collection cases, published by the ruler. Keyed by invoice id.
 CASES: Final = "regua.cases.v1"
+#: Facts about negotiated agreements, published by negotiation. Keyed by debtor id.
+AGREEMENTS: Final = "regua.agreements.v1"
 #: Facts about contacts (attempts, opt-outs), published by the dispatchers. Keyed by debtor id.
 CONTACTS: Final = "regua.contacts.v1"
 
@@ -29,5 +31,5 @@ def dead_letter(topic: str) -> str:
 
 
 def all_topics() -> list[str]:
-    base = [CLIENT_COMMANDS, TENANTS, INVOICES, CASES, CONTACTS, *(contact_commands(c) for c in CHANNELS)]
+    base = [CLIENT_COMMANDS, TENANTS, INVOICES, CASES, AGREEMENTS, CONTACTS, *(contact_commands(c) for c in CHANNELS)]
     return base + [dead_letter(t) for t in base]

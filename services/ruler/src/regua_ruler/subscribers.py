@@ -8,6 +8,7 @@ import asyncpg
 
 from regua_compliance.calendar import time_zone
 from regua_contracts import topics
+from regua_contracts.agreements import AGREEMENT_EVENT, AgreementBroken, AgreementCreated, AnyAgreementEvent
 from regua_contracts.contacts import (
     CONTACT_EVENT,
     AnyContactEvent,
@@ -82,6 +83,26 @@ def wire(runtime: Runtime) -> None:
             invoice_ids = e.invoice_ids or await cases.open_invoices_of(conn, e.tenant_id, e.debtor_id)
             await handlers.pause(conn, e.tenant_id, e.debtor_id, invoice_ids, "promise", until, now)
 
+    async def on_agreements(deliveries: list[Delivery[AnyAgreementEvent]]) -> list[Rejection]:
+        """An agreement pauses its invoices; a broken one resumes them; a settled one stops them as paid."""
+        now = clock.now()
+        async with runtime.pool.acquire() as conn, conn.transaction():
+            fresh = await claim_new(conn, "ruler-agreements", [d.event.event_id for d in deliveries])
+            for d in deliveries:
+                e = d.event
+                if e.event_id not in fresh:
+                    continue
+                if isinstance(e, AgreementCreated):
+                    await handlers.pause(conn, e.tenant_id, e.debtor_id, e.invoice_ids, "agreement", None, now)
+                elif isinstance(e, AgreementBroken):
+                    await handlers.resume(conn, e.tenant_id, e.debtor_id, e.invoice_ids, "agreement", now)
+                else:
+                    for invoice_id in e.invoice_ids:
+                        await handlers.stop_case(conn, e.tenant_id, invoice_id, e.debtor_id, "paid", now)
+        return []
+
+    subscribe(runtime.broker, runtime.settings, topic=topics.AGREEMENTS, group_id="ruler-agreements",
+              adapter=AGREEMENT_EVENT, handler=on_agreements)
     subscribe(runtime.broker, runtime.settings, topic=topics.INVOICES, group_id="ruler",
               adapter=INVOICE_EVENT, handler=on_invoices)
     subscribe(runtime.broker, runtime.settings, topic=topics.CONTACTS, group_id="ruler-contacts",
