@@ -38,12 +38,12 @@ class RecordingPublish:
     fail_on: set[int] = field(default_factory=set)  # 0-based index of calls that raise
     called: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def __call__(self, payload: bytes, topic: str, key: bytes | None, headers: dict[str, str]) -> None:
-        index = len(self.calls)
-        self.calls.append(Published(payload, topic, key, headers))
+    async def __call__(self, records: list[tuple[str, bytes | None, bytes, dict[str, str]]]) -> None:
+        first = len(self.calls)
+        self.calls += [Published(payload, topic, key, headers) for topic, key, payload, headers in records]
         self.called.set()
         await asyncio.sleep(0)
-        if index in self.fail_on:
+        if self.fail_on & set(range(first, len(self.calls))):
             raise BrokerDown("broker unavailable")
 
 
@@ -126,7 +126,7 @@ async def test_a_second_relay_skips_rows_being_published(pool: asyncpg.Pool) -> 
     await _add(pool, [_message("only")])
     publishing, release = asyncio.Event(), asyncio.Event()
 
-    async def slow_publish(payload: bytes, topic: str, key: bytes | None, headers: dict[str, str]) -> None:
+    async def slow_publish(records: list[tuple[str, bytes | None, bytes, dict[str, str]]]) -> None:
         publishing.set()
         await release.wait()
 

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import asyncpg
-from opentelemetry import context, propagate
+from opentelemetry import propagate
 from prometheus_client import Counter, Gauge
 from pydantic import BaseModel
 
@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 PUBLISHED = Counter("regua_outbox_published_total", "Outbox events published to Kafka", ["topic"])
 PENDING = Gauge("regua_outbox_pending", "Outbox events waiting at the last relay poll")
 
-Publish = Callable[[bytes, str, bytes | None, dict[str, str]], Awaitable[None]]
+#: Publishes (topic, key, value, headers) records and returns once the broker acknowledged all of them.
+Publish = Callable[[list[tuple[str, bytes | None, bytes, dict[str, str]]]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -86,16 +87,9 @@ class OutboxRelay:
             PENDING.set(len(rows))
             if not rows:
                 return 0
-            await asyncio.gather(*(self._send(r) for r in rows))
+            # The stored headers carry the trace context of the transaction that wrote each event.
+            await self._publish([(r["topic"], r["key"], r["payload"], json.loads(r["headers"])) for r in rows])
             await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])
         for r in rows:
             PUBLISHED.labels(r["topic"]).inc()
         return len(rows)
-
-    async def _send(self, row: asyncpg.Record) -> None:
-        headers: dict[str, str] = json.loads(row["headers"])
-        token = context.attach(propagate.extract(headers))
-        try:
-            await self._publish(row["payload"], row["topic"], row["key"], headers)
-        finally:
-            context.detach(token)

@@ -59,3 +59,7 @@ class Settings(BaseSettings):
     credit_model_refresh_seconds: float = 30.0  # how often the service looks for a newly trained model
     # Tests only: honour the `x-regua-test-delay-ms` metadata (a forced delay). Off, the hook is not installed.
     credit_test_hooks: bool = False
+
+    # --- Negotiation (services/negotiation): offers, agreements with PIX installments, self-service page ---
+    negotiation_public_base_url: str = "http://127.0.0.1:8005"  # where debtors' self-service links point
+    negotiation_break_check_seconds: float = 5.0  # how often agreements with late installments are looked for
