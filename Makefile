@@ -2,9 +2,9 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-PACKAGES := libs/regua-contracts libs/regua-platform libs/regua-compliance libs/regua-localstack \
-            services/ingestion services/ruler services/dispatch_email
-PYPROJECTS := $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
+# Every library and service is its own package; the workspace installs them all, editable.
+PACKAGES := $(sort $(dir $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)))
+PYPROJECTS := $(foreach p,$(PACKAGES),$(p)pyproject.toml)
 
 .PHONY: install demo test test-unit bench lint fmt clean
 
@@ -30,7 +30,7 @@ bench: install
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/mypy -p regua_contracts -p regua_platform -p regua_compliance -p regua_localstack -p regua_ingestion -p regua_ruler -p regua_dispatch_email
+	$(BIN)/mypy $(foreach d,$(wildcard libs/*/src/regua_* services/*/src/regua_*),-p $(notdir $(d)))
 
 fmt: install
 	$(BIN)/ruff check --fix .

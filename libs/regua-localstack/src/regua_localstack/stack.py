@@ -20,9 +20,21 @@ SERVICES = {
     "ingestion": "regua_ingestion",
     "ruler": "regua_ruler",
     "dispatch-email": "regua_dispatch_email",
+    "dispatch-sms": "regua_dispatch_sms",
+    "dispatch-whatsapp": "regua_dispatch_whatsapp",
+    "dispatch-phone": "regua_dispatch_phone",
+    "contact-history": "regua_contact_history",
     "credit": "regua_credit",
+    "negotiation": "regua_negotiation",
 }
 ADMIN_TOKEN = "local-admin-token"
+# Shared with the provider double (provider_sink.py defaults): its tokens and webhook secrets.
+PROVIDER_ENV = {
+    "REGUA_SMS_PROVIDER_TOKEN": "local-sms-token",
+    "REGUA_SMS_WEBHOOK_SECRET": "local-sms-webhook-secret",
+    "REGUA_WHATSAPP_ACCESS_TOKEN": "local-whatsapp-token",
+    "REGUA_WHATSAPP_APP_SECRET": "local-whatsapp-app-secret",
+}
 
 
 def _with_database(dsn: str, name: str) -> str:
@@ -45,6 +57,9 @@ class LocalStack:
     smtp_port: int = 0
     mailbox: Path = Path()
     grpc_ports: dict[str, int] = field(default_factory=dict)  # services that also listen for gRPC
+    ports: dict[str, int] = field(default_factory=dict)  # HTTP ports, chosen once (webhooks point at them)
+    providers_port: int = 0  # the SMS and WhatsApp provider double
+    provider_log: Path = Path()
 
     def start_infra(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -65,6 +80,18 @@ class LocalStack:
                                      str(self.smtp_port), "--out", str(self.mailbox)], logs / "smtp-sink.log")
         self.processes.append(sink.start())
         wait_for_port(self.smtp_port)
+        self.start_providers()
+
+    def start_providers(self) -> None:
+        """The SMS gateway and WhatsApp Cloud API double; it calls the dispatchers' webhooks back."""
+        self.providers_port = free_port()
+        self.provider_log = self.workdir / "providers.jsonl"
+        argv = [sys.executable, "-m", "regua_localstack.provider_sink", "--port", str(self.providers_port),
+                "--out", str(self.provider_log),
+                "--sms-webhook", f"http://127.0.0.1:{self.service_port('dispatch-sms')}/webhooks/sms",
+                "--whatsapp-webhook", f"http://127.0.0.1:{self.service_port('dispatch-whatsapp')}/webhooks/whatsapp"]
+        self.processes.append(Process("provider-sink", argv, self.workdir / "logs" / "provider-sink.log").start())
+        wait_for_port(self.providers_port)
 
     def env(self) -> dict[str, str]:
         assert self.bootstrap is not None
@@ -77,16 +104,21 @@ class LocalStack:
             "REGUA_SMTP_PORT": str(self.smtp_port),
             "REGUA_LOG_LEVEL": os.environ.get("REGUA_LOG_LEVEL", "INFO"),
             "REGUA_CREDIT_GRPC_TARGET": self.grpc_target("credit"),  # how the ruler reaches credit analysis
+            "REGUA_SMS_PROVIDER_URL": f"http://127.0.0.1:{self.providers_port}/sms",
+            "REGUA_WHATSAPP_API_URL": f"http://127.0.0.1:{self.providers_port}/whatsapp",
+            **PROVIDER_ENV,
             **self.extra_env,
         }
 
     def start_service(self, name: str, port: int | None = None, wait: bool = True,
                       module: str | None = None) -> Service:
         """Starts (or restarts, on its old port) a service; ``module`` runs another replica under ``name``."""
-        port = port or (self.services[name].port if name in self.services else free_port())
+        port = port or self.service_port(name)
         env = self.env()
         if name == "dispatch-email":
             env["REGUA_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
+        if name == "negotiation":
+            env["REGUA_NEGOTIATION_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
         if name == "credit":
             env["REGUA_CREDIT_GRPC_PORT"] = str(self.grpc_port(name))
         service = Service.python_module(name, module or SERVICES[name], port, env, self.workdir / "logs")
@@ -104,6 +136,12 @@ class LocalStack:
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.services[name].port}"
+
+    def service_port(self, name: str) -> int:
+        """The HTTP port of a service, chosen once and kept across restarts."""
+        if name not in self.ports:
+            self.ports[name] = self.services[name].port if name in self.services else free_port()
+        return self.ports[name]
 
     def grpc_port(self, name: str) -> int:
         """The gRPC port of a service, chosen once and kept across restarts."""
