@@ -23,7 +23,8 @@ def stack() -> Iterator[LocalStack]:
         admin_dsn=os.environ.get("REGUA_TEST_POSTGRES_DSN"),
         bootstrap=os.environ.get("REGUA_KAFKA_BOOTSTRAP_SERVERS"),
         extra_env={"REGUA_CLOCK_MODE": "simulated", "REGUA_RULER_TICK_SECONDS": "0.2",
-                   "REGUA_RULER_CLAIM_BATCH": "100", "REGUA_CONSUMER_RETRY_BASE_SECONDS": "0.05"},
+                   "REGUA_RULER_CLAIM_BATCH": "100", "REGUA_RULER_RESEGMENT_SECONDS": "1",
+                   "REGUA_CONSUMER_RETRY_BASE_SECONDS": "0.05"},
     )
     try:
         local.start_infra()

@@ -4,12 +4,13 @@ from datetime import timedelta
 
 from regua_compliance import ContactPolicy
 from regua_contracts import topics
+from regua_credit_client.client import CreditClient
 from regua_platform.clock import SimulatedClock, WallClock
 from regua_platform.service import Runtime, ServiceSpec
 from regua_platform.tenants import install_tenant_directory
 from regua_ruler import api, subscribers, tenant_api
 from regua_ruler.domain.planning import Schedule
-from regua_ruler.profiles import InvoiceScoreOnly
+from regua_ruler.profiles import CreditAnalysis
 from regua_ruler.store import clock
 from regua_ruler.ticker import run_resegmenter, run_ticker
 
@@ -22,7 +23,7 @@ async def _wire(runtime: Runtime) -> None:
         runtime.extras["clock"] = WallClock()
     runtime.extras["schedule"] = Schedule(settings.ruler_send_hour, timedelta(days=settings.ruler_late_grace_days),
                                           ContactPolicy())
-    runtime.extras["profiles"] = InvoiceScoreOnly()
+    runtime.extras["profiles"] = CreditAnalysis(CreditClient.from_settings(settings))
     install_tenant_directory(runtime)
     subscribers.wire(runtime)
 

@@ -24,7 +24,7 @@ async def put_ruler(request: Request, name: str, tenant: TenantDep) -> dict[str,
     """Saves a new version of a ruler, written in YAML or JSON. Cases already open keep their version."""
     body = await request.body()
     try:
-        ruler = parse_ruler(body)
+        ruler = parse_ruler(body, request.headers.get("content-type", ""))
     except ValidationError as exc:
         error = ApiError(422, "", "")
         error.errors = field_errors(exc)

@@ -1,6 +1,7 @@
 """Rulers are data: a tenant writes them in YAML or JSON; each save is a new version. A ruler is a list of
 segments (first match wins; the last one catches all), each with conditions and steps."""
 
+import json
 from typing import Annotated, Literal
 
 import yaml
@@ -89,10 +90,16 @@ class RulerDefinition(_Strict):
 
 
 def parse_ruler(text: str | bytes, content_type: str = "") -> RulerDefinition:
-    """JSON or YAML (YAML is a superset of JSON, so one parser reads both). Raises ValueError or
-    pydantic.ValidationError with the reason."""
+    """JSON or YAML. Raises ValueError or pydantic.ValidationError with the reason. A body that is JSON is
+    read as JSON (YAML 1.1 misreads some valid JSON); anything else, e.g. YAML flow style, as YAML."""
+    raw = text.decode() if isinstance(text, bytes) else text
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ValueError(f"not valid YAML or JSON: {exc}") from exc
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        if "json" in content_type:
+            raise ValueError(f"not valid YAML or JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+        try:
+            data = yaml.safe_load(raw)
+        except yaml.YAMLError as yaml_exc:
+            raise ValueError(f"not valid YAML or JSON: {yaml_exc}") from yaml_exc
     return RulerDefinition.model_validate(data)
