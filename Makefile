@@ -6,9 +6,17 @@ BIN    := $(VENV)/bin
 PACKAGES := $(sort $(dir $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)))
 PYPROJECTS := $(foreach p,$(PACKAGES),$(p)pyproject.toml)
 
-.PHONY: install demo test test-unit bench lint fmt clean
+PROTOS := $(wildcard proto/regua/*/v*/*.proto)
 
-install: $(VENV)/.installed
+.PHONY: install proto demo test test-unit bench lint fmt clean
+
+install: $(VENV)/.installed gen/python/.generated
+
+# gRPC stubs (proto/README.md): installing libs/regua-proto generates them; this regenerates on change.
+proto: gen/python/.generated
+gen/python/.generated: $(PROTOS) proto/generate.py $(VENV)/.installed
+	$(BIN)/python proto/generate.py
+	touch $@
 
 $(VENV)/.installed: $(PYPROJECTS) constraints.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +33,12 @@ test: install
 test-unit: install
 	$(BIN)/python -m pytest -q -m "not e2e" libs services
 
+# Each benchmark prints its figures; docs/PERFORMANCE.md records them with the command that produced them.
 bench: install
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.ruler
+	$(BIN)/python -m bench credit
+	$(BIN)/python -m bench dispatch
 
 lint: install
 	$(BIN)/ruff check .
@@ -36,4 +48,4 @@ fmt: install
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) gen .pytest_cache .mypy_cache .ruff_cache
