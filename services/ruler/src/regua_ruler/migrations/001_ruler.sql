@@ -98,3 +98,7 @@ CREATE TABLE simulated_clock (
 
 -- Claiming takes all due steps of a debtor at once (consolidation).
 CREATE INDEX case_steps_debtor_pending ON case_steps (tenant_id, debtor_id) WHERE status = 'pending';
+
+-- Steps change status all day long: vacuum and analyze after 1% of changes, not the default 20%, so the
+-- due index does not fill with dead entries between vacuums on a large portfolio.
+ALTER TABLE case_steps SET (autovacuum_vacuum_scale_factor = 0.01, autovacuum_analyze_scale_factor = 0.01);

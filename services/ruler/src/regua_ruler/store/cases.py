@@ -109,20 +109,20 @@ async def resume_expired_pauses(conn: asyncpg.Connection, now: datetime) -> int:
 
 
 async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list[asyncpg.Record]:
-    """Locks the due steps of up to ``limit`` debtors. A debtor's due steps are claimed together (so they
-    can be consolidated) under a transaction-level advisory lock; replicas skip locked debtors and rows."""
+    """Locks the due steps of up to ``limit`` debtors. A debtor's due steps are claimed together (so they can
+    be consolidated) under a transaction-level advisory lock, taken before any row lock so that a replica
+    that loses a debtor never holds rows the winner needs; replicas move on to the next debtors."""
     rows: list[asyncpg.Record] = await conn.fetch(
-        "WITH candidates AS (SELECT DISTINCT tenant_id, debtor_id FROM (SELECT tenant_id, debtor_id "
-        "  FROM case_steps WHERE status = 'pending' AND fire_at <= $1 ORDER BY fire_at LIMIT $2 "
-        "  FOR UPDATE SKIP LOCKED) c), "
+        "WITH candidates AS MATERIALIZED (SELECT DISTINCT tenant_id, debtor_id FROM (SELECT tenant_id, debtor_id "
+        "  FROM case_steps WHERE status = 'pending' AND fire_at <= $1 ORDER BY fire_at LIMIT $2 * 4) c), "
         "mine AS MATERIALIZED (SELECT tenant_id, debtor_id FROM candidates "
-        "  WHERE pg_try_advisory_xact_lock(hashtextextended(tenant_id || ':' || debtor_id::text, 0))) "
+        "  WHERE pg_try_advisory_xact_lock(hashtextextended(tenant_id || ':' || debtor_id::text, 0)) LIMIT $2) "
         "SELECT s.invoice_id, s.step_key, s.slot, s.channels, s.template, s.tone, s.offset_days, s.fire_at, "
         "  s.tenant_id, s.debtor_id, c.recipient, c.creditor, c.invoice "
         "FROM mine JOIN case_steps s ON s.tenant_id = mine.tenant_id AND s.debtor_id = mine.debtor_id "
         "JOIN cases c ON c.invoice_id = s.invoice_id "
         "WHERE s.status = 'pending' AND s.fire_at <= $1 AND c.status = 'active' "
-        "FOR UPDATE OF s SKIP LOCKED",
+        "FOR UPDATE OF s SKIP LOCKED",  # rows a payment is stopping right now are left to it
         now, limit,
     )
     return rows
