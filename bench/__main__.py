@@ -1,4 +1,6 @@
 """`python -m bench [--invoices N]`: raw Kafka and PostgreSQL rates, then the ingestion service, in one run.
+`python -m bench credit [...]`: the credit-analysis gRPC service (bench/credit.py).
+`python -m bench dispatch [...]`: the SMS and WhatsApp dispatchers against the local providers (bench/dispatch.py).
 
 Everything runs on this machine at once (broker, PostgreSQL, the service, this process), as in `make demo`.
 """
@@ -6,6 +8,7 @@ Everything runs on this machine at once (broker, PostgreSQL, the service, this p
 import argparse
 import asyncio
 import os
+import sys
 import tempfile
 import uuid
 from pathlib import Path
@@ -43,7 +46,7 @@ def _groups(stack: LocalStack) -> cpu.Groups:
         return [p.popen.pid for p in procs if p.popen is not None]
 
     return {"bench": lambda: [os.getpid()], "broker": lambda: pids("broker"), "ingestion": lambda: pids("ingestion"),
-            "postgres": cpu.postgres_pids}
+            "postgres": lambda: cpu.postgres_pids(stack.database_name)}
 
 
 async def _raw(stack: LocalStack, conn: asyncpg.Connection, work: Workload, tenant: tuple[str, str],
@@ -95,6 +98,14 @@ async def _measure(stack: LocalStack, work: Workload, batch: int, timeout: float
 
 
 def main() -> int:
+    if sys.argv[1:2] == ["credit"]:
+        from bench import credit
+
+        return credit.main(sys.argv[2:])
+    if sys.argv[1:2] == ["dispatch"]:
+        from bench import dispatch
+
+        return dispatch.main(sys.argv[2:])
     args = _arguments()
     env = _service_env(args)
     workdir = Path(tempfile.mkdtemp(prefix="regua-bench-"))

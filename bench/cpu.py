@@ -18,8 +18,20 @@ def _cpu(pid: int) -> float:
     return float(t.user + t.system)
 
 
-def postgres_pids() -> list[int]:
-    return [p.pid for p in psutil.process_iter(["name"]) if p.info["name"] in ("postgres", "postmaster")]
+# The server's own processes; a backend's title names its database instead.
+_POSTGRES_WORKERS = ("checkpointer", "background writer", "walwriter", "autovacuum launcher")
+
+
+def postgres_pids(database: str | None = None) -> list[int]:
+    """The backends of ``database`` and the server's shared workers (other databases' backends belong to
+    other work on the machine); every server process when ``database`` is None."""
+    pids = []
+    for p in psutil.process_iter(["name", "cmdline"]):
+        title = " ".join(p.info["cmdline"] or ())
+        if p.info["name"] in ("postgres", "postmaster") and (
+                database is None or database in title.split() or any(w in title for w in _POSTGRES_WORKERS)):
+            pids.append(p.pid)
+    return pids
 
 
 def _snapshot(groups: Groups) -> dict[str, dict[int, float]]:

@@ -1,4 +1,5 @@
-"""Generates the Python stubs of every .proto under proto/ (`make proto`; see proto/README.md).
+"""Generates the Python stubs of every .proto under proto/ (proto/README.md). Building libs/regua-proto
+runs it; `make proto` runs it to regenerate in place.
 
     python proto/generate.py [--out DIR]      # DIR defaults to gen/python at the repository root
 

@@ -36,6 +36,21 @@ REGUA_METRICS = {
     "regua_ruler_cases_closed_total",
     "regua_email_messages_total",
     "regua_email_unconfirmed_retries_total",
+    "regua_dispatch_messages_total",
+    "regua_dispatch_unconfirmed_retries_total",
+    "regua_dispatch_provider_requests_total",
+    "regua_dispatch_webhook_items_total",
+    "regua_phone_calls_total",
+    "regua_phone_tasks_total",
+    "regua_contact_history_events_total",
+    "regua_credit_grpc_requests_total",
+    "regua_credit_grpc_request_seconds_bucket",
+    "regua_credit_grpc_request_seconds_sum",
+    "regua_credit_grpc_request_seconds_count",
+    "regua_credit_events_applied_total",
+    "regua_credit_client_fallbacks_total",
+    "regua_credit_client_retries_total",
+    "regua_credit_client_circuit_open",
 }
 METRIC_NAME = re.compile(r"\b((?:regua|faststream)_[a-z0-9_]+)\b")
 ENV_NAME = re.compile(r"\bREGUA_[A-Z0-9_]+\b")
@@ -83,7 +98,10 @@ def faststream_metrics() -> set[str]:
 def regua_metrics_in_code() -> set[str]:
     # Importing the modules that define metrics registers them in the default registry.
     for module in ("regua_platform.kafka", "regua_platform.outbox", "regua_ruler.handlers",
-                   "regua_dispatch_email.handlers"):
+                   "regua_dispatch_email.handlers", "regua_dispatch.pipeline", "regua_dispatch.provider",
+                   "regua_dispatch.inbound", "regua_dispatch_phone.handlers", "regua_contact_history.subscribers",
+                   "regua_credit.handlers", "regua_credit.interceptors",
+                   "regua_credit_client.client"):
         importlib.import_module(module)
     return exported_names(REGISTRY, "regua_")
 

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from regua_dispatch_email.formatting import br_date, brl, cnpj, first_name
+from regua_dispatch.formatting import br_date, brl, cnpj, first_name
 
 
 @pytest.mark.parametrize(

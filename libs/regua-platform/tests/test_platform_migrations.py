@@ -33,13 +33,14 @@ async def test_applies_the_platform_tables_then_the_package_once(database_dsn: s
 
 async def test_the_recorded_names_match_what_was_applied(database_dsn: str) -> None:
     schema = _schema()
-    applied = await migrate(database_dsn, schema, "regua_dispatch_email")
+    applied = await migrate(database_dsn, schema, "regua_dispatch_email", ["regua_dispatch"])
     conn = await asyncpg.connect(database_dsn)
     try:
         recorded = [r["name"] for r in await conn.fetch(f'SELECT name FROM "{schema}".schema_migrations ORDER BY name')]
     finally:
         await conn.close()
-    assert applied == ["regua_platform:000_platform.sql", "regua_dispatch_email:001_dispatch_email.sql"]
+    assert applied == ["regua_platform:000_platform.sql", "regua_dispatch:001_dispatch.sql",
+                       "regua_dispatch_email:001_dispatch_email.sql", "regua_dispatch_email:002_shared_ledger.sql"]
     assert recorded == sorted(applied)
 
 

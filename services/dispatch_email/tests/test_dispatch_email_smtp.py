@@ -15,7 +15,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from regua_dispatch_email.smtp import PermanentSendFailure, SmtpSender
+from regua_dispatch_email.smtp import PermanentSendFailure, SmtpSender, _bad_address
 from regua_platform.kafka import TransientError
 from regua_platform.settings import Settings
 
@@ -179,3 +179,23 @@ async def test_a_closed_port_is_transient() -> None:
         await _sender(_free_port()).send(_message("ana@example.com"), SENDER, "ana@example.com", confirm)
     assert confirmed == []
     assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize(("code", "message", "bad"), [
+    (550, "5.1.1 mailbox unavailable", True),
+    (550, "5.7.1 rejected as spam", False),
+    (552, "5.2.2 mailbox full", False),
+    (553, "mailbox name not allowed", True),
+    (554, "transaction failed", False),
+])
+def test_which_permanent_failures_mean_a_bad_address(code: int, message: str, bad: bool) -> None:
+    assert _bad_address(code, message) is bad
+
+
+async def test_a_hard_bounce_for_an_unknown_mailbox_is_a_bad_address(smtp_port: int) -> None:
+    async def confirm() -> None:
+        pass
+
+    with pytest.raises(PermanentSendFailure) as caught:
+        await _sender(smtp_port).send(_message("ana@bounce.invalid"), SENDER, "ana@bounce.invalid", confirm)
+    assert caught.value.bad_address

@@ -98,6 +98,8 @@ class NegotiationRequested(Event):
 
 
 CallOutcome = Literal["promise_to_pay", "wrong_number", "refused", "no_answer", "callback", "conversation_held"]
+#: Outcomes in which the debtor was reached and talked: each starts the 7-day no-call period.
+CONVERSATIONS: frozenset[str] = frozenset({"conversation_held", "promise_to_pay", "refused"})
 
 
 class CallOutcomeRecorded(Event):

@@ -46,6 +46,7 @@ _CHANNEL_OPTIONS = (
     ("grpc.min_reconnect_backoff_ms", 100),
     ("grpc.max_reconnect_backoff_ms", 2_000),
     ("grpc.max_receive_message_length", 64 * 1024 * 1024),  # a 10,000-debtor batch answer is a few MB
+    ("grpc.lb_policy_name", "round_robin"),  # spread calls over every replica the target resolves to
 )
 R = TypeVar("R")
 

@@ -43,7 +43,7 @@ class Platform:
 
     def wait_tenant_known(self, service: str, api_key: str) -> None:
         """Other services learn of a new tenant from its event; wait until ``service`` accepts the key."""
-        probe = {"ruler": "/v1/rulers/default"}.get(service, "/v1/ping")
+        probe = {"ruler": "/v1/rulers/default", "negotiation": "/v1/negotiation-policy"}.get(service, "/v1/ping")
         eventually(lambda: httpx.get(f"{self.stack.url(service)}{probe}", headers={"X-API-Key": api_key})
                    .status_code != 401, 20, 0.1, what=f"{service} to know the new tenant")
 

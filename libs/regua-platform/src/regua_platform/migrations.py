@@ -1,11 +1,12 @@
 """The one migration tool: ordered SQL files per schema, applied once each, under an advisory lock.
 
 A service's files live in ``<package>/migrations/NNN_name.sql``; the platform's own tables (outbox,
-processed events) are applied first into every schema. Files run with ``search_path`` set to the schema,
-so they never name it.
+processed events) are applied first into every schema, then those of the libraries the service names
+(``ServiceSpec.libraries``). Files run with ``search_path`` set to the schema, so they never name it.
 """
 
 import logging
+from collections.abc import Sequence
 from importlib import resources
 
 import asyncpg
@@ -19,7 +20,7 @@ def _scripts(package: str) -> list[tuple[str, str]]:
     return [(f"{package}:{f.name}", f.read_text(encoding="utf-8")) for f in files]
 
 
-async def migrate(dsn: str, schema: str, package: str) -> list[str]:
+async def migrate(dsn: str, schema: str, package: str, libraries: Sequence[str] = ()) -> list[str]:
     """Applies pending migrations; returns the names it applied."""
     conn = await asyncpg.connect(dsn)
     try:
@@ -32,7 +33,8 @@ async def migrate(dsn: str, schema: str, package: str) -> list[str]:
         )
         done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
         applied = []
-        for name, sql in _scripts("regua_platform") + _scripts(package):
+        scripts = [s for p in ("regua_platform", *libraries, package) for s in _scripts(p)]
+        for name, sql in scripts:
             if name in done:
                 continue
             async with conn.transaction():

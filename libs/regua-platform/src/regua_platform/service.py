@@ -41,6 +41,8 @@ class Runtime:
     pool: asyncpg.Pool
     broker: KafkaBroker
     extras: dict[str, Any] = field(default_factory=dict)
+    # Closed at shutdown, after the broker stopped (provider HTTP sessions and the like).
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ class ServiceSpec:
     background: Sequence[Callable[[Runtime], Coroutine[Any, Any, None]]] = ()
     routers: Sequence[APIRouter] = ()
     title: str = ""
+    # Libraries whose migrations/ this service's schema also needs, applied before the service's own.
+    libraries: Sequence[str] = ()
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -75,7 +79,7 @@ def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await migrate(settings.database_url, spec.schema, spec.package)
+        await migrate(settings.database_url, spec.schema, spec.package, spec.libraries)
         pool = await create_pool(settings.database_url, spec.schema,
                                  min_size=settings.db_pool_min, max_size=settings.db_pool_max)
         broker = create_broker(settings)
@@ -107,6 +111,8 @@ def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
             await asyncio.gather(*tasks, return_exceptions=True)
             await outbox_publisher.stop()
             await broker.stop()
+            for close in runtime.closers:
+                await close()
             await pool.close()
             shutdown_tracing()
 

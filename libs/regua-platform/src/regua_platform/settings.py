@@ -63,3 +63,24 @@ class Settings(BaseSettings):
     # --- Negotiation (services/negotiation): offers, agreements with PIX installments, self-service page ---
     negotiation_public_base_url: str = "http://127.0.0.1:8005"  # where debtors' self-service links point
     negotiation_break_check_seconds: float = 5.0  # how often agreements with late installments are looked for
+
+    # --- Channel dispatchers (SMS, WhatsApp, phone) and the contact history (libs/regua-dispatch) ---
+    dispatch_concurrency: int = 64  # provider calls in flight per dispatcher
+    provider_timeout_seconds: float = 10.0
+    provider_retry_attempts: int = 4  # tries of one provider call; after the last the command is dead-lettered
+    provider_retry_base_seconds: float = 0.5  # exponential backoff with jitter between tries
+    sms_provider_url: str = "http://127.0.0.1:8090/sms"
+    sms_provider_token: str = "change-me-sms-token"
+    sms_sender_id: str = "REGUA"
+    sms_rate_per_second: float = 100.0  # the provider's limit (token bucket); 0 turns it off
+    sms_webhook_secret: str = Field(default="change-me-sms-webhook-secret", min_length=8)  # X-Hub-Signature-256
+    whatsapp_api_url: str = "http://127.0.0.1:8090/whatsapp"  # Cloud API base (https://graph.facebook.com)
+    whatsapp_api_version: str = "v21.0"
+    whatsapp_phone_number_id: str = "100000000000001"
+    whatsapp_access_token: str = "change-me-whatsapp-token"
+    whatsapp_app_secret: str = Field(default="change-me-whatsapp-app-secret", min_length=8)  # signs webhooks
+    whatsapp_verify_token: str = "change-me-whatsapp-verify-token"  # webhook subscription handshake
+    whatsapp_rate_per_second: float = 80.0  # Cloud API throughput per business phone number
+    phone_max_attempts: int = 3  # calls of one task (no answer) before its step is given up
+    phone_retry_minutes: int = 120  # a call with no answer returns to the queue this much later
+    phone_assignment_minutes: int = 30  # a fetched call without an outcome returns to the queue after this

@@ -1,7 +1,6 @@
 """The credit service's queries: load from the read model, let the domain decide. Every query is scoped by
 tenant, so another tenant's debtor is simply not found."""
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -70,30 +69,24 @@ class Analyst:
 
     async def profiles(self, tenant_id: str, debtor_ids: Sequence[UUID]) -> dict[UUID, DebtorProfile]:
         """Profiles of the tenant's debtors among ``debtor_ids``; unknown ones are left out."""
-        facts, reports = await asyncio.gather(self._facts.load(tenant_id, debtor_ids),
-                                              self._bureau.reports(tenant_id, debtor_ids))
+        return await self._profiles(tenant_id, await self._facts.load(tenant_id, debtor_ids))
+
+    async def _profiles(self, tenant_id: str, facts: dict[UUID, list[InvoiceFact]]) -> dict[UUID, DebtorProfile]:
+        reports = await self._bureau.reports(tenant_id, list(facts)) if facts else {}  # only debtors we know
         now = self._clock.now()
         today, scorer = now.astimezone(self._tz).date(), self._model.current
         return {d: build_profile(d, f, now, today, scorer, reports.get(d)) for d, f in facts.items()}
 
     async def offer_limits(self, tenant_id: str, debtor_id: UUID, invoice_id: UUID) -> Limits:
-        (profile, invoice), (policy, version) = await asyncio.gather(
-            self._profile_and_invoice(tenant_id, debtor_id, invoice_id), store.policy(self._pool, tenant_id))
-        if invoice.status is not InvoiceStatus.OPEN:
-            raise InvoiceNotOpen(f"invoice is {invoice.status}")
-        debt = debt_on(invoice.outstanding_cents, invoice.due_date, profile.as_of.astimezone(self._tz).date(), policy)
-        return Limits(invoice_id, offer_limits(debt, policy, profile.score.value), profile.score, version)
-
-    async def _profile_and_invoice(self, tenant_id: str, debtor_id: UUID,
-                                   invoice_id: UUID) -> tuple[DebtorProfile, InvoiceFact]:
-        facts, reports = await asyncio.gather(self._facts.load(tenant_id, [debtor_id]),
-                                              self._bureau.reports(tenant_id, [debtor_id]))
+        facts = await self._facts.load(tenant_id, [debtor_id])
         if debtor_id not in facts:
             raise NotFound("debtor_id", "no such debtor")
         invoice = next((f for f in facts[debtor_id] if f.invoice_id == invoice_id), None)
         if invoice is None:
             raise NotFound("invoice_id", "no such invoice of this debtor")
-        now = self._clock.now()
-        profile = build_profile(debtor_id, facts[debtor_id], now, now.astimezone(self._tz).date(),
-                                self._model.current, reports.get(debtor_id))
-        return profile, invoice
+        if invoice.status is not InvoiceStatus.OPEN:
+            raise InvoiceNotOpen(f"invoice is {invoice.status}")
+        profile = (await self._profiles(tenant_id, facts))[debtor_id]
+        policy, version = await store.policy(self._pool, tenant_id)
+        debt = debt_on(invoice.outstanding_cents, invoice.due_date, profile.as_of.astimezone(self._tz).date(), policy)
+        return Limits(invoice_id, offer_limits(debt, policy, profile.score.value), profile.score, version)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from prometheus_client import Counter
 
-from regua_contracts.invoices import AnyInvoiceEvent, InvoiceRegistered, PaymentRecorded
+from regua_contracts.invoices import AnyInvoiceEvent, InvoiceCancelled, InvoiceRegistered, PaymentRecorded
 from regua_credit import store, training
 from regua_credit.scoring import LinearModel
 
@@ -20,21 +20,19 @@ EVENTS_APPLIED = Counter("regua_credit_events_applied_total", "Invoice events ap
 
 
 async def apply_invoice_events(conn: asyncpg.Connection, events: Sequence[AnyInvoiceEvent]) -> list[AnyInvoiceEvent]:
-    """Applies the events in order; returns those about an invoice this tenant never registered.
-    Registrations go first: an invoice's payment or cancellation never precedes its registration in a batch
-    (one key, one partition)."""
-    registrations = [e for e in events if isinstance(e, InvoiceRegistered)]
-    await store.insert_invoices(conn, registrations)
-    unknown: list[AnyInvoiceEvent] = []
+    """Applies a batch of events in three statements; returns those about an invoice this tenant never
+    registered. Registrations go first: an invoice's payment or cancellation never precedes its registration
+    (one key, one partition), and ingestion accepts neither a payment after a cancellation nor the reverse."""
+    await store.insert_invoices(conn, [e for e in events if isinstance(e, InvoiceRegistered)])
+    payments = [e for e in events if isinstance(e, PaymentRecorded)]
+    cancellations = [e for e in events if isinstance(e, InvoiceCancelled)]
+    found = await store.record_payments(conn, payments) if payments else set()
+    found |= await store.cancel_invoices(conn, cancellations) if cancellations else set()
+    unknown: list[AnyInvoiceEvent] = [e for e in payments if (e.invoice_id, e.tenant_id) not in found]
+    unknown += [e for e in cancellations if (e.invoice_id, e.tenant_id) not in found]
+    rejected = {id(e) for e in unknown}
     for event in events:
-        if isinstance(event, InvoiceRegistered):
-            continue
-        applied = await (store.record_payment(conn, event) if isinstance(event, PaymentRecorded)
-                         else store.cancel_invoice(conn, event))
-        if not applied:
-            unknown.append(event)
-    for event in events:
-        if event not in unknown:
+        if id(event) not in rejected:
             EVENTS_APPLIED.labels(event.type).inc()
     return unknown
 

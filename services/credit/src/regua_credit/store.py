@@ -27,25 +27,38 @@ async def insert_invoices(conn: asyncpg.Connection, events: Sequence[InvoiceRegi
     )
 
 
-async def record_payment(conn: asyncpg.Connection, event: PaymentRecorded) -> bool:
-    """False when the invoice is unknown to this tenant."""
-    found = await conn.fetchval(
-        "UPDATE invoices SET outstanding_cents = LEAST(outstanding_cents, $3), "
-        "status = CASE WHEN $3 = 0 AND status = 'open' THEN 'paid' ELSE status END, "
-        "settled_at = CASE WHEN $3 = 0 AND status = 'open' THEN $4 ELSE settled_at END "
-        "WHERE invoice_id = $1 AND tenant_id = $2 RETURNING true",
-        event.invoice_id, event.tenant_id, event.outstanding_cents, event.paid_at,
+async def record_payments(conn: asyncpg.Connection, payments: Sequence[PaymentRecorded]) -> set[tuple[UUID, str]]:
+    """Applies payments in one statement; returns the (invoice id, tenant) pairs found. Payments of one
+    invoice are merged first: the lowest outstanding amount wins, and the payment that settled it (outstanding
+    zero; there is at most one) dates the settlement."""
+    merged: dict[tuple[UUID, str], tuple[int, datetime | None]] = {}
+    for e in payments:
+        outstanding, settled = merged.get((e.invoice_id, e.tenant_id), (e.outstanding_cents, None))
+        merged[(e.invoice_id, e.tenant_id)] = (min(outstanding, e.outstanding_cents),
+                                               e.paid_at if e.outstanding_cents == 0 else settled)
+    rows = await conn.fetch(
+        "UPDATE invoices i SET outstanding_cents = LEAST(i.outstanding_cents, p.outstanding), "
+        "status = CASE WHEN p.outstanding = 0 AND i.status = 'open' THEN 'paid' ELSE i.status END, "
+        "settled_at = CASE WHEN p.outstanding = 0 AND i.status = 'open' THEN p.settled_at ELSE i.settled_at END "
+        "FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::timestamptz[]) AS p(invoice_id, tenant_id, "
+        "outstanding, settled_at) WHERE i.invoice_id = p.invoice_id AND i.tenant_id = p.tenant_id "
+        "RETURNING i.invoice_id, i.tenant_id",
+        [k[0] for k in merged], [k[1] for k in merged], [v[0] for v in merged.values()],
+        [v[1] for v in merged.values()],
     )
-    return bool(found)
+    return {(r["invoice_id"], r["tenant_id"]) for r in rows}
 
 
-async def cancel_invoice(conn: asyncpg.Connection, event: InvoiceCancelled) -> bool:
-    found = await conn.fetchval(
-        "UPDATE invoices SET status = CASE WHEN status = 'open' THEN 'cancelled' ELSE status END "
-        "WHERE invoice_id = $1 AND tenant_id = $2 RETURNING true",
-        event.invoice_id, event.tenant_id,
+async def cancel_invoices(conn: asyncpg.Connection,
+                          cancellations: Sequence[InvoiceCancelled]) -> set[tuple[UUID, str]]:
+    """Returns the (invoice id, tenant) pairs found; only open invoices change."""
+    rows = await conn.fetch(
+        "UPDATE invoices i SET status = CASE WHEN i.status = 'open' THEN 'cancelled' ELSE i.status END "
+        "FROM unnest($1::uuid[], $2::text[]) AS c(invoice_id, tenant_id) "
+        "WHERE i.invoice_id = c.invoice_id AND i.tenant_id = c.tenant_id RETURNING i.invoice_id, i.tenant_id",
+        [e.invoice_id for e in cancellations], [e.tenant_id for e in cancellations],
     )
-    return bool(found)
+    return {(r["invoice_id"], r["tenant_id"]) for r in rows}
 
 
 def _fact(row: asyncpg.Record, tz: tzinfo) -> InvoiceFact:

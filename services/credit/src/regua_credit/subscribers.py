@@ -20,8 +20,8 @@ def wire(runtime: Runtime) -> None:
             for d in deliveries:  # a batch may carry one event twice (a redelivery): apply it once
                 if d.event.event_id in fresh:
                     todo.setdefault(d.event.event_id, d)
-            unknown = await handlers.apply_invoice_events(conn, [d.event for d in todo.values()])
-        return [Rejection(d.record, "unknown invoice for this tenant") for d in todo.values() if d.event in unknown]
+            unknown = {id(e) for e in await handlers.apply_invoice_events(conn, [d.event for d in todo.values()])}
+        return [Rejection(d.record, "unknown invoice for this tenant") for d in todo.values() if id(d.event) in unknown]
 
     subscribe(runtime.broker, runtime.settings, topic=topics.INVOICES, group_id="credit",
               adapter=INVOICE_EVENT, handler=handle)

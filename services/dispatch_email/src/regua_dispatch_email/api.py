@@ -47,5 +47,6 @@ async def unsubscribe(request: Request, token: str) -> HTMLResponse:
     claims = _verify(request, token)
     if isinstance(claims, HTMLResponse):
         return claims
-    await opt_out(runtime_of(request).pool, claims["t"], uuid.UUID(claims["d"]), "unsubscribe-link")
+    runtime = runtime_of(request)
+    await opt_out(runtime.pool, runtime.extras["clock"], claims["t"], uuid.UUID(claims["d"]), "unsubscribe-link")
     return _page("Pronto", "<p>Você não receberá mais e-mails de cobrança sobre este débito.</p>")

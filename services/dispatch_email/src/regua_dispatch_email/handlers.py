@@ -1,28 +1,30 @@
-"""Dispatching one e-mail contact: record the intent, transmit, and commit the 'sent' record (with its
-event, via the outbox) together with the end of the SMTP DATA command (smtp.py says why that is safe).
+"""Dispatching one e-mail contact: record the intent (the dispatchers' ledger), pass the send-time gate,
+transmit, and commit the 'sent' record (with its event, via the outbox) together with the end of the SMTP
+DATA command (smtp.py says why that is safe).
 
 A redelivered command whose attempt is confirmed is ignored. One whose intent was recorded by a process
-that died before confirming is sent again: the server never accepted the first transmission."""
+that died before confirming is sent again: the server never accepted the first transmission. A hard
+bounce for a bad mailbox invalidates the address, so the ruler falls back to another channel."""
 
 import logging
 import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Literal
 
 import asyncpg
 from prometheus_client import Counter
 
-from regua_contracts import topics
-from regua_contracts.contacts import ContactAttempted, ContactOptedOut, ContactRequested
-from regua_dispatch_email import store
+from regua_compliance import ContactPolicy
+from regua_contracts.contacts import ContactOptedOut, ContactRequested
+from regua_dispatch import events, facts, ledger
+from regua_dispatch.events import contact_fact
+from regua_dispatch.ledger import Claim, Intent, Outcome
 from regua_dispatch_email.rendering import EmailRenderer, UnknownTemplate, build_message
 from regua_dispatch_email.smtp import PermanentSendFailure, SmtpSender
-from regua_dispatch_email.store import Claim
 from regua_platform import links, outbox
+from regua_platform.clock import Clock, observe
 from regua_platform.kafka import TransientError
-from regua_platform.outbox import OutboxMessage
 
 log = logging.getLogger(__name__)
 SENT = Counter("regua_email_messages_total", "E-mail contact outcomes", ["step", "outcome"])
@@ -38,6 +40,8 @@ class Dispatcher:
     public_base_url: str
     link_secret: str
     instance: uuid.UUID
+    clock: Clock
+    policy: ContactPolicy = field(default_factory=ContactPolicy)
 
     def unsubscribe_url(self, command: ContactRequested) -> str:
         token = links.sign({"t": command.tenant_id, "d": str(command.recipient.debtor_id), "c": "email"},
@@ -45,16 +49,23 @@ class Dispatcher:
         return f"{self.public_base_url}/unsubscribe/{token}"
 
     async def dispatch(self, command: ContactRequested) -> None:
+        observe(self.clock, command.occurred_at)
         message_id = f"<{command.step_id}@regua>"
+        who = command.recipient
         async with self.pool.acquire() as conn, conn.transaction():
-            claim = await store.claim_attempt(conn, command, self.instance, message_id)
+            claims = await ledger.claim(conn, [Intent(command.step_id, command.tenant_id, who.debtor_id, "email",
+                                                      command.step_key, who.email)], self.instance)
+            claim = claims[command.step_id]
             if claim in (Claim.DONE, Claim.IN_FLIGHT):
                 return
-            if not command.recipient.email:
+            if not who.email:
                 await self._finish(conn, command, "suppressed", "no e-mail address")
                 return
-            if await store.is_opted_out(conn, command.tenant_id, command.recipient.debtor_id):
-                await self._finish(conn, command, "suppressed", "opted out of e-mail")
+            key = (command.tenant_id, who.debtor_id)
+            known = await facts.load(conn, [key], {key: who.state})
+            rule = facts.send_time_block("email", self.clock.now(), known[key], self.policy)
+            if rule is not None:
+                await self._finish(conn, command, "suppressed", rule)
                 return
         if claim is Claim.RETRY:
             RETRIES.inc()
@@ -67,9 +78,9 @@ class Dispatcher:
             async with self.pool.acquire() as conn, conn.transaction():
                 await self._finish(conn, command, "failed", str(exc))
             return
-        await self._send(command, message)
+        await self._send(command, message, message_id)
 
-    async def _send(self, command: ContactRequested, message: EmailMessage) -> None:
+    async def _send(self, command: ContactRequested, message: EmailMessage, message_id: str) -> None:
         """The 'sent' record is staged in a transaction that commits together with the end of DATA."""
         assert command.recipient.email
         async with self.pool.acquire() as conn:
@@ -87,20 +98,22 @@ class Dispatcher:
                 committed = True
 
             try:
-                await self._finish(conn, command, "sent", None)
+                await self._finish(conn, command, "sent", None, message_id)
                 await self.sender.send(message, self.sender_address, command.recipient.email, commit)
             except PermanentSendFailure as exc:
                 if not committed and not commit_failed:
                     await tx.rollback()
                 async with conn.transaction():
                     await self._finish(conn, command, "failed", str(exc))
+                    if exc.bad_address:
+                        await self._invalidate(conn, command, str(exc))
             except TransientError:
                 if committed:  # only the server's answer to the terminator was lost
                     log.warning("no answer after the end of DATA", extra={"step_id": str(command.step_id)})
                     return
                 if not commit_failed:
                     await tx.rollback()
-                    await store.release_claim(conn, command.step_id)
+                    await ledger.release(conn, [command.step_id])
                     raise
             except BaseException:
                 if not commit_failed:
@@ -111,23 +124,26 @@ class Dispatcher:
                 # The server most likely accepted the message: record it rather than send it again.
                 log.error("e-mail sent but its commit failed", extra={"step_id": str(command.step_id)})
                 async with self.pool.acquire() as again, again.transaction():
-                    await self._finish(again, command, "sent", "recorded after a failed commit")
+                    await self._finish(again, command, "sent", "recorded after a failed commit", message_id)
 
     async def _finish(self, conn: asyncpg.Connection, command: ContactRequested,
-                      outcome: Literal["sent", "failed", "suppressed"], reason: str | None) -> None:
-        await store.finish_attempt(conn, command.step_id, outcome, reason)
-        await outbox.add(conn, [OutboxMessage(topics.CONTACTS, str(command.recipient.debtor_id), ContactAttempted(
-            occurred_at=datetime.now(UTC), tenant_id=command.tenant_id, step_id=command.step_id,
-            step_key=command.step_key, channel="email", debtor_id=command.recipient.debtor_id,
-            invoice_ids=[i.invoice_id for i in command.invoices], outcome=outcome, reason=reason or "",
-        ))])
-        SENT.labels(command.step_key, outcome).inc()
+                      outcome: Literal["sent", "failed", "suppressed"], reason: str | None,
+                      message_id: str | None = None) -> None:
+        if await ledger.finish(conn, [Outcome(command.step_id, outcome, reason, message_id,
+                                              {"template": command.template})]):
+            await outbox.add(conn, [events.attempted(command, outcome, reason or "", self.clock.now())])
+            SENT.labels(command.step_key, outcome).inc()
+
+    async def _invalidate(self, conn: asyncpg.Connection, command: ContactRequested, reason: str) -> None:
+        debtor_id = command.recipient.debtor_id
+        await facts.record_invalid(conn, command.tenant_id, debtor_id, "email", reason)
+        await outbox.add(conn, events.failed(command.tenant_id, command.step_id, "email", debtor_id, reason, True,
+                                             self.clock.now()))
 
 
-async def opt_out(pool: asyncpg.Pool, tenant_id: str, debtor_id: uuid.UUID, source: str) -> None:
+async def opt_out(pool: asyncpg.Pool, clock: Clock, tenant_id: str, debtor_id: uuid.UUID, source: str) -> None:
     async with pool.acquire() as conn, conn.transaction():
-        if await store.record_opt_out(conn, tenant_id, debtor_id, source):
-            await outbox.add(conn, [OutboxMessage(topics.CONTACTS, str(debtor_id), ContactOptedOut(
-                occurred_at=datetime.now(UTC), tenant_id=tenant_id, debtor_id=debtor_id, channel="email",
-                source=source,
-            ))])
+        if await facts.record_opt_out(conn, tenant_id, debtor_id, "email", source):
+            await outbox.add(conn, [contact_fact(ContactOptedOut(
+                occurred_at=clock.now(), tenant_id=tenant_id, debtor_id=debtor_id, channel="email", source=source,
+            ), debtor_id)])

@@ -8,7 +8,7 @@ from email.utils import formataddr
 from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateNotFound
 
 from regua_contracts.contacts import ContactRequested
-from regua_dispatch_email.formatting import br_date, brl, cnpj, first_name
+from regua_dispatch.formatting import br_date, brl, cnpj, first_name
 
 
 class UnknownTemplate(Exception):

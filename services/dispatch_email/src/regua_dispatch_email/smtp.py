@@ -7,7 +7,8 @@ to the kernel are delivered even if the process is killed right after, so a cras
 (the server discards the incomplete DATA; the retry is the first real send) or both (recorded and
 delivered, not retried). The debtor gets the e-mail once either way.
 
-Failures: 5xx answers are permanent (hard bounce); connection problems and 4xx are retried.
+Failures: 5xx answers are permanent (hard bounce; a bad address invalidates the contact); connection
+problems and 4xx are retried.
 """
 
 import asyncio
@@ -27,7 +28,17 @@ Commit = Callable[[], Awaitable[None]]
 
 
 class PermanentSendFailure(Exception):
-    pass
+    def __init__(self, reason: str, bad_address: bool = False) -> None:
+        super().__init__(reason)
+        self.bad_address = bad_address
+
+
+def _bad_address(code: int, message: str) -> bool:
+    """The mailbox itself is bad: enhanced status 5.1.x (RFC 3463), else 550/551/553 without one."""
+    enhanced = message.split(" ", 1)[0]
+    if enhanced[:2] == "5." and enhanced.count(".") == 2:
+        return enhanced.startswith("5.1.")
+    return code in (550, 551, 553)
 
 
 class SmtpSender:
@@ -47,7 +58,8 @@ class SmtpSender:
             await _data_with_commit(smtp, flatten_message(message), commit)
         except aiosmtplib.SMTPResponseException as exc:
             if exc.code >= 500:
-                raise PermanentSendFailure(f"SMTP {exc.code} {exc.message}") from exc
+                raise PermanentSendFailure(f"SMTP {exc.code} {exc.message}",
+                                           _bad_address(exc.code, exc.message)) from exc
             raise TransientError(f"SMTP {exc.code}") from exc
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise TransientError(f"SMTP unavailable: {type(exc).__name__}") from exc

@@ -84,7 +84,7 @@ async def stop_case(conn: asyncpg.Connection, tenant_id: str, invoice_id: UUID, 
     CASES_CLOSED.labels(reason).inc()
     messages = [OutboxMessage(topics.CASES, str(invoice_id), CaseStopped(
         occurred_at=now, tenant_id=tenant_id, invoice_id=invoice_id, debtor_id=debtor_id,
-        reason=reason, cancelled_steps=cancelled,  # type: ignore[arg-type]
+        reason=reason, cancelled_steps=cancelled,
     ))]
     recipient = Recipient.model_validate_json(case["recipient"])
     channel = "email" if recipient.email else "sms" if recipient.phone else None
@@ -103,7 +103,7 @@ async def pause(conn: asyncpg.Connection, tenant_id: str, debtor_id: UUID, invoi
                 until: datetime | None, now: datetime) -> list[UUID]:
     paused = await cases.pause_cases(conn, invoice_ids, reason, until)
     await outbox.add(conn, [OutboxMessage(topics.CASES, str(i), CasePaused(
-        occurred_at=now, tenant_id=tenant_id, invoice_id=i, debtor_id=debtor_id, reason=reason,  # type: ignore[arg-type]
+        occurred_at=now, tenant_id=tenant_id, invoice_id=i, debtor_id=debtor_id, reason=reason,
         until=until)) for i in paused])
     return paused
 
