@@ -33,6 +33,7 @@ REGUA_METRICS = {
     "regua_consumer_retries_total",
     "regua_ruler_steps_fired_total",
     "regua_ruler_steps_skipped_total",
+    "regua_ruler_gate_held_total",
     "regua_ruler_cases_closed_total",
     "regua_email_messages_total",
     "regua_email_unconfirmed_retries_total",

@@ -19,7 +19,7 @@ def step_time(due: date, offset_days: int) -> datetime:
 def test_reminders_and_notice_then_payment_stops_everything(platform: Platform) -> None:
     _, api_key = platform.new_tenant("Ótica Visão Clara Ltda", "11222333000181")
     email = f"ana.{uuid.uuid4().hex[:10]}@example.com"
-    due = (platform.now() + timedelta(days=8)).date()
+    due = platform.due_date_for((-5, -1, 1), after_days=8)
     document = cpf(random.Random(7))
     with platform.api(api_key) as api:
         r = api.post("/v1/invoices", json={

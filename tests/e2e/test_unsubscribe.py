@@ -22,7 +22,7 @@ def at_send_hour(day: date) -> datetime:
 def test_unsubscribe_link_stops_the_next_email(platform: Platform) -> None:
     _, api_key = platform.new_tenant("Farmácia Saúde Já", "11444777000161")
     email = f"bruno.{uuid.uuid4().hex[:10]}@example.com"
-    due = (platform.now() + timedelta(days=4)).date()
+    due = platform.due_date_for((-1, 1), after_days=4)
     with platform.api(api_key) as api:
         r = api.post("/v1/invoices", json={
             "external_id": "FS-77", "amount_cents": 8_990, "due_date": due.isoformat(),

@@ -2,12 +2,13 @@
 
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 
+from regua_compliance import is_no_contact_day
 from regua_localstack.smtp_sink import read_mailbox
 from regua_localstack.stack import ADMIN_TOKEN, LocalStack
 
@@ -68,6 +69,14 @@ class Platform:
         r.raise_for_status()
         body: dict[str, dict[str, int]] = r.json()
         return body
+
+    def due_date_for(self, offsets: tuple[int, ...], after_days: int = 2, state: str | None = "SP") -> date:
+        """A due date, at least ``after_days`` ahead of the ruler's clock, whose step days (due + offset)
+        are all contact days (no Sunday, no holiday, no Saturday): tests then know when each step fires."""
+        due = self.now().date() + timedelta(days=after_days)
+        while any((d := due + timedelta(days=o)).weekday() == 5 or is_no_contact_day(d, state) for o in offsets):
+            due += timedelta(days=1)
+        return due
 
     def wait_no_due_steps(self, timeout: float = 60.0) -> None:
         eventually(lambda: self.clock()["due_steps"] == 0, timeout, what="the ruler to fire every due step")
