@@ -1,0 +1,70 @@
+"""HTTP routes every dispatcher shares: a tenant's probe, and the template registry of its channel."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+from pydantic import BaseModel, Field
+
+from regua_dispatch import templates
+from regua_dispatch.registry import TemplateRegistry
+from regua_dispatch.templates import MessageTemplate, TemplateRejected
+from regua_platform.http import ApiError
+from regua_platform.service import runtime_of
+from regua_platform.tenants import TenantDep
+
+ping_router = APIRouter(tags=["tenants"])
+
+
+@ping_router.get("/v1/ping")
+async def ping(tenant: TenantDep) -> dict[str, str]:
+    """Answers 200 once this service knows the tenant's API key (tenants are replicated by event)."""
+    return {"tenant_id": tenant.id}
+
+
+class TemplateIn(BaseModel):
+    body: Annotated[str, Field(min_length=1, max_length=4096)]
+    provider_template: Annotated[str | None, Field(max_length=512)] = None
+    language: Annotated[str, Field(pattern=r"^[a-z]{2}(_[A-Z]{2})?$")] = "pt_BR"
+    approved: bool = False
+
+
+def _view(t: MessageTemplate) -> dict[str, Any]:
+    return {"name": t.name, "channel": t.channel, "body": t.body, "provider_template": t.provider_template,
+            "provider_body": templates.provider_body(t.body), "language": t.language, "approved": t.approved}
+
+
+def templates_router() -> APIRouter:
+    """PUT/GET /v1/templates: the registry in ``runtime.extras["templates"]``, tenant-scoped."""
+    router = APIRouter(prefix="/v1/templates", tags=["templates"])
+
+    def registry(request: Request) -> TemplateRegistry:
+        found: TemplateRegistry = runtime_of(request).extras["templates"]
+        return found
+
+    @router.put("/{name}")
+    async def save(request: Request, name: Annotated[str, Path(pattern=r"^[a-z0-9_]{1,64}$")], body: TemplateIn,
+                   tenant: TenantDep) -> dict[str, Any]:
+        """Saves the tenant's version of a template; one that breaks a rule is refused with 422."""
+        reg = registry(request)
+        template = MessageTemplate(name=name, channel=reg.channel, body=body.body,
+                                   provider_template=body.provider_template, language=body.language,
+                                   approved=body.approved)
+        try:
+            await reg.save(runtime_of(request).pool, tenant.id, template)
+        except TemplateRejected as exc:
+            raise ApiError(422, exc.field, exc.reason) from exc
+        return _view(template)
+
+    @router.get("")
+    async def list_templates(request: Request, tenant: TenantDep) -> dict[str, Any]:
+        found = await registry(request).all_for(runtime_of(request).pool, tenant.id)
+        return {"templates": [_view(t) for _, t in sorted(found.items())]}
+
+    @router.get("/{name}")
+    async def get_template(request: Request, name: str, tenant: TenantDep) -> dict[str, Any]:
+        found = await registry(request).all_for(runtime_of(request).pool, tenant.id)
+        if name not in found:
+            raise ApiError(404, "name", "no such template")
+        return _view(found[name])
+
+    return router

@@ -1,0 +1,122 @@
+"""The attempts ledger: one row per contact step (the step id is the idempotency key end to end).
+
+The intent ('sending') is committed before the provider is called and the outcome after it. A command
+redelivered after a crash finds its intent unconfirmed and is sent again with the same provider
+idempotency key, so the provider accepts it once; a confirmed one is never sent again."""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+NOBODY = UUID(int=0)
+
+
+class Claim(StrEnum):
+    NEW = "new"              # first time: send
+    RETRY = "retry"          # recorded before, never confirmed (a crash or a retryable failure): send again
+    DONE = "done"            # already sent, failed or suppressed: a redelivery, do nothing
+    IN_FLIGHT = "in-flight"  # this process is sending it right now
+
+
+@dataclass(frozen=True)
+class Intent:
+    step_id: UUID
+    tenant_id: str
+    debtor_id: UUID
+    channel: str
+    step_key: str
+    address_key: str | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    step_id: UUID
+    status: str  # sent, failed, suppressed
+    reason: str | None = None
+    provider_id: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+async def claim(conn: asyncpg.Connection, intents: Sequence[Intent], instance: UUID) -> dict[UUID, Claim]:
+    """Records the intents (step ids must be distinct) and says, per step, whether to send."""
+    if not intents:
+        return {}
+    rows = await conn.fetch(
+        "INSERT INTO dispatch_attempts (step_id, tenant_id, debtor_id, channel, step_key, address_key, status, "
+        "claimed_by) SELECT s, t, d, c, k, a, 'sending', $7 "
+        "FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[]) AS u(s, t, d, c, k, a) "
+        "ON CONFLICT (step_id) DO UPDATE SET tries = dispatch_attempts.tries + 1, claimed_by = EXCLUDED.claimed_by "
+        "WHERE dispatch_attempts.status = 'sending' AND dispatch_attempts.claimed_by <> EXCLUDED.claimed_by "
+        "RETURNING step_id, tries",
+        [i.step_id for i in intents], [i.tenant_id for i in intents], [i.debtor_id for i in intents],
+        [i.channel for i in intents], [i.step_key for i in intents], [i.address_key for i in intents], instance,
+    )
+    claims = {r["step_id"]: Claim.NEW if r["tries"] == 1 else Claim.RETRY for r in rows}
+    others = [i.step_id for i in intents if i.step_id not in claims]
+    if others:
+        for r in await conn.fetch("SELECT step_id, status FROM dispatch_attempts WHERE step_id = ANY($1::uuid[])",
+                                  others):
+            claims[r["step_id"]] = Claim.IN_FLIGHT if r["status"] == "sending" else Claim.DONE
+    return claims
+
+
+async def finish(conn: asyncpg.Connection, outcomes: Sequence[Outcome]) -> set[UUID]:
+    """Records outcomes of steps still unconfirmed; returns those it recorded. A step another process
+    confirmed first (both sent it after a rebalance; the provider accepted it once) is left alone, so its
+    events are emitted once."""
+    if not outcomes:
+        return set()
+    rows = await conn.fetch(
+        "UPDATE dispatch_attempts a SET status = u.status, reason = u.reason, done_at = now(), "
+        "provider_id = coalesce(u.provider_id, a.provider_id), detail = a.detail || u.detail "
+        "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[]) "
+        "AS u(step_id, status, reason, provider_id, detail) WHERE a.step_id = u.step_id AND a.status = 'sending' "
+        "RETURNING a.step_id",
+        [o.step_id for o in outcomes], [o.status for o in outcomes], [o.reason for o in outcomes],
+        [o.provider_id for o in outcomes], [json.dumps(o.detail) for o in outcomes],
+    )
+    return {r["step_id"] for r in rows}
+
+
+async def release(conn: asyncpg.Connection | asyncpg.Pool, step_ids: Sequence[UUID]) -> None:
+    """After a failure worth retrying: the next delivery of these steps may send again."""
+    await conn.execute("UPDATE dispatch_attempts SET claimed_by = $2 WHERE step_id = ANY($1::uuid[]) "
+                       "AND status = 'sending'", list(step_ids), NOBODY)
+
+
+async def by_provider_id(conn: asyncpg.Connection, channel: str, provider_id: str) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT step_id, tenant_id, debtor_id, step_key FROM dispatch_attempts "
+        "WHERE provider_id = $1 AND channel = $2", provider_id, channel,
+    )
+    return row
+
+
+async def by_provider_ids(conn: asyncpg.Connection, channel: str, provider_ids: Sequence[str]) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT provider_id, step_id, tenant_id, debtor_id, step_key FROM dispatch_attempts "
+        "WHERE provider_id = ANY($1::text[]) AND channel = $2", list(provider_ids), channel,
+    )
+    return rows
+
+
+async def by_step_ids(conn: asyncpg.Connection, channel: str, step_ids: Sequence[UUID]) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT provider_id, step_id, tenant_id, debtor_id, step_key FROM dispatch_attempts "
+        "WHERE step_id = ANY($1::uuid[]) AND channel = $2", list(step_ids), channel,
+    )
+    return rows
+
+
+async def latest_to(conn: asyncpg.Connection, channel: str, address_key: str) -> asyncpg.Record | None:
+    """Whom the last message to this address was about: a reply answers it."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT step_id, tenant_id, debtor_id, step_key FROM dispatch_attempts WHERE channel = $1 "
+        "AND address_key = $2 AND status = 'sent' ORDER BY created_at DESC LIMIT 1", channel, address_key,
+    )
+    return row

@@ -1,0 +1,181 @@
+"""Dispatching a batch of contact commands on a text channel (SMS, WhatsApp):
+
+1. in one transaction: record every intent (the ledger), run the send-time gate, compose each message
+   (template, window) and finish at once what will not be sent (suppressed, failed);
+2. call the provider for the rest, concurrently, each with its step id as idempotency key;
+3. in one transaction: record the outcomes and their events (outbox).
+
+A crash between 2 and 3 leaves intents unconfirmed: the redelivered command is sent again with the same
+idempotency key and the provider, which already has it, answers with the first message's id."""
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+import asyncpg
+from prometheus_client import Counter
+
+from regua_compliance import ContactPolicy
+from regua_contracts import topics
+from regua_contracts.contacts import CONTACT_REQUESTED, ContactRequested
+from regua_dispatch import events, facts, ledger
+from regua_dispatch.ledger import Claim, Intent, Outcome
+from regua_dispatch.provider import ProviderUnavailable
+from regua_platform import outbox
+from regua_platform.clock import Clock, observe
+from regua_platform.kafka import Delivery, Rejection, subscribe
+from regua_platform.outbox import OutboxMessage
+from regua_platform.service import Runtime
+
+log = logging.getLogger(__name__)
+MESSAGES = Counter("regua_dispatch_messages_total", "Contact outcomes of the text dispatchers",
+                   ["channel", "step", "outcome"])
+UNCONFIRMED = Counter("regua_dispatch_unconfirmed_retries_total",
+                      "Steps sent again because a process died before confirming them", ["channel"])
+
+
+@dataclass(frozen=True)
+class Message:
+    """What to send, and what to record about it with the attempt (template, segments, ...)."""
+
+    payload: dict[str, Any]
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Sent:
+    provider_id: str
+
+
+@dataclass(frozen=True)
+class Failed:
+    reason: str
+    contact_invalid: bool = False
+
+
+class ChannelAdapter(Protocol):
+    channel: str
+
+    def address_key(self, command: ContactRequested) -> str | None:
+        """The key replies come back under (phone key); None: the debtor has no address on this channel."""
+
+    async def compose(self, conn: asyncpg.Connection, commands: Sequence[ContactRequested],
+                      at: datetime) -> dict[UUID, Message | Failed]: ...
+
+    async def send(self, command: ContactRequested, message: Message) -> Sent | Failed:
+        """Raises ProviderUnavailable when every try failed for a reason worth retrying."""
+
+
+class Dispatcher:
+    def __init__(self, pool: asyncpg.Pool, adapter: ChannelAdapter, clock: Clock, concurrency: int,
+                 policy: ContactPolicy | None = None) -> None:
+        self.pool = pool
+        self.adapter = adapter
+        self.clock = clock
+        self.policy = policy or ContactPolicy()
+        self._limit = asyncio.Semaphore(concurrency)
+
+    async def handle(self, deliveries: list[Delivery[ContactRequested]]) -> list[Rejection]:
+        """The subscriber's batch handler; commands whose provider stayed unavailable are dead-lettered."""
+        first: dict[UUID, Delivery[ContactRequested]] = {}
+        for d in deliveries:
+            first.setdefault(d.event.step_id, d)  # a step redelivered within one batch is dispatched once
+        commands = [d.event for d in first.values()]
+        for command in commands:
+            observe(self.clock, command.occurred_at)
+        # A claim token per batch: a batch retried after an error (or redelivered to another process) takes
+        # its unconfirmed steps over and sends them again with the same idempotency key.
+        messages = await self._prepare(commands, uuid.uuid4())
+        results = await asyncio.gather(*(self._send(c, m) for c, m in messages))
+        unavailable = await self._confirm([(c, m, r) for (c, m), r in zip(messages, results, strict=True)])
+        return [Rejection(first[c.step_id].record, reason) for c, reason in unavailable]
+
+    async def _prepare(self, commands: list[ContactRequested], claimer: UUID) -> list[tuple[ContactRequested, Message]]:
+        channel, at = self.adapter.channel, self.clock.now()
+        async with self.pool.acquire() as conn, conn.transaction():
+            claims = await ledger.claim(conn, [Intent(c.step_id, c.tenant_id, c.recipient.debtor_id, channel,
+                                                      c.step_key, self.adapter.address_key(c)) for c in commands],
+                                        claimer)
+            todo = [c for c in commands if claims[c.step_id] in (Claim.NEW, Claim.RETRY)]
+            retried = sum(claims[c.step_id] is Claim.RETRY for c in todo)
+            if retried:
+                UNCONFIRMED.labels(channel).inc(retried)
+            known = await facts.load(conn, [(c.tenant_id, c.recipient.debtor_id) for c in todo],
+                                     {(c.tenant_id, c.recipient.debtor_id): c.recipient.state for c in todo})
+            finished: list[tuple[ContactRequested, Outcome]] = []
+            allowed = []
+            for c in todo:
+                rule = facts.send_time_block(channel, at, known[(c.tenant_id, c.recipient.debtor_id)], self.policy)
+                if self.adapter.address_key(c) is None:
+                    finished.append((c, Outcome(c.step_id, "suppressed", f"no {facts.CONTACT_OF[channel]} number")))
+                elif rule is not None:
+                    finished.append((c, Outcome(c.step_id, "suppressed", rule)))
+                else:
+                    allowed.append(c)
+            composed = await self.adapter.compose(conn, allowed, at) if allowed else {}
+            ready = []
+            for c in allowed:
+                message = composed[c.step_id]
+                if isinstance(message, Failed):
+                    finished.append((c, Outcome(c.step_id, "failed", message.reason)))
+                else:
+                    ready.append((c, message))
+            await self._record(conn, finished, at)
+        return ready
+
+    async def _send(self, command: ContactRequested, message: Message) -> Sent | Failed | ProviderUnavailable:
+        async with self._limit:
+            try:
+                return await self.adapter.send(command, message)
+            except ProviderUnavailable as exc:
+                return exc
+
+    async def _confirm(self, results: list[tuple[ContactRequested, Message, Sent | Failed | ProviderUnavailable]],
+                       ) -> list[tuple[ContactRequested, str]]:
+        at = self.clock.now()
+        unavailable = [(c, str(r)) for c, _, r in results if isinstance(r, ProviderUnavailable)]
+        done: list[tuple[ContactRequested, Outcome]] = []
+        invalid: list[tuple[ContactRequested, Failed]] = []
+        for c, m, r in results:
+            if isinstance(r, Sent):
+                done.append((c, Outcome(c.step_id, "sent", None, r.provider_id, m.detail)))
+            elif isinstance(r, Failed):
+                done.append((c, Outcome(c.step_id, "failed", r.reason, None, m.detail)))
+                invalid += [(c, r)] if r.contact_invalid else []
+        async with self.pool.acquire() as conn, conn.transaction():
+            recorded = await self._record(conn, done, at)
+            for c, r in [(c, r) for c, r in invalid if c.step_id in recorded]:
+                await facts.record_invalid(conn, c.tenant_id, c.recipient.debtor_id,
+                                           facts.CONTACT_OF[self.adapter.channel], r.reason)
+                await outbox.add(conn, events.failed(c.tenant_id, c.step_id, self.adapter.channel,
+                                                     c.recipient.debtor_id, r.reason, True, at))
+            if unavailable:
+                # The next delivery (a replay from the dead-letter topic) may send again, same idempotency key.
+                await ledger.release(conn, [c.step_id for c, _ in unavailable])
+                await outbox.add(conn, [events.attempted(c, "failed", f"dead-lettered: {why}", at)
+                                        for c, why in unavailable])
+        for c, _ in unavailable:
+            MESSAGES.labels(self.adapter.channel, c.step_key, "dead-lettered").inc()
+        return unavailable
+
+    async def _record(self, conn: asyncpg.Connection, finished: list[tuple[ContactRequested, Outcome]],
+                      at: datetime) -> set[UUID]:
+        recorded = await ledger.finish(conn, [o for _, o in finished])
+        mine = [(c, o) for c, o in finished if c.step_id in recorded]
+        messages: list[OutboxMessage] = [events.attempted(c, o.status, o.reason or "", at) for c, o in mine]
+        await outbox.add(conn, messages)
+        for c, o in mine:
+            MESSAGES.labels(self.adapter.channel, c.step_key, o.status).inc()
+        return recorded
+
+
+def install_dispatcher(runtime: Runtime, dispatcher: Dispatcher) -> None:
+    """Consumes the channel's contact commands (group dispatch-<channel>)."""
+    channel = dispatcher.adapter.channel
+    subscribe(runtime.broker, runtime.settings, topic=topics.contact_commands(channel),
+              group_id=f"dispatch-{channel}", adapter=CONTACT_REQUESTED, handler=dispatcher.handle)

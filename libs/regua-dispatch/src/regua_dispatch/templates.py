@@ -1,0 +1,125 @@
+"""Message templates for texts (SMS, WhatsApp): pt-BR bodies with ``{{placeholders}}``.
+
+The rules are checked when a template is saved, never discovered at send time: every placeholder is
+known, the creditor is named with its CNPJ and address (CDC art. 42-A) and the body says how to opt out
+("responda SAIR"). A WhatsApp template message sends the values of its placeholders as positional
+parameters ({{1}}, {{2}}, ... in order of appearance), the shape of the Cloud API."""
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from uuid import UUID
+
+from regua_contracts.common import Creditor, InvoiceSummary
+from regua_contracts.contacts import ContactRequested, Recipient
+from regua_dispatch.formatting import br_date, brl, cnpj, first_name
+from regua_dispatch.replies import normalize
+
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]*)\s*\}\}")
+VARIABLES = {
+    "greeting": "Olá, Ana! (by tone)",
+    "name": "the debtor's full name",
+    "first_name": "the debtor's first name",
+    "creditor": "name, CNPJ and address of the creditor",
+    "creditor_name": "the creditor's name",
+    "creditor_cnpj": "the creditor's CNPJ, formatted",
+    "creditor_address": "the creditor's address",
+    "invoices": "each invoice: number, amount and due date",
+    "total": "the total amount",
+    "due_date": "the earliest due date",
+}
+CREDITOR_PARTS = {"creditor_name", "creditor_cnpj", "creditor_address"}
+OPT_OUT_PHRASE = "responda SAIR"
+
+
+class TemplateRejected(ValueError):
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class MessageTemplate:
+    name: str
+    channel: str
+    body: str
+    provider_template: str | None = None  # the approved WhatsApp template's name at the provider
+    language: str = "pt_BR"
+    approved: bool = False
+
+
+def placeholders(body: str) -> list[str]:
+    return PLACEHOLDER.findall(body)
+
+
+def check(template: MessageTemplate, extra: Callable[[MessageTemplate], None] | None = None) -> None:
+    """Raises TemplateRejected for the first rule the template breaks."""
+    if not template.body.strip():
+        raise TemplateRejected("body", "must not be empty")
+    used = placeholders(template.body)
+    unknown = sorted(set(used) - set(VARIABLES))
+    if unknown:
+        raise TemplateRejected("body", f"unknown placeholder {{{{{unknown[0]}}}}}; known: {', '.join(VARIABLES)}")
+    if "creditor" not in used and not CREDITOR_PARTS <= set(used):
+        raise TemplateRejected("body", "must name the creditor with its CNPJ and address (CDC art. 42-A): use "
+                                       "{{creditor}}, or {{creditor_name}}, {{creditor_cnpj}} and {{creditor_address}}")
+    if normalize(OPT_OUT_PHRASE) not in " ".join(normalize(template.body).split()):
+        raise TemplateRejected("body", f"must say how to opt out: include '{OPT_OUT_PHRASE}'")
+    if extra is not None:
+        extra(template)
+
+
+_GREETINGS = {"friendly": "Olá, {first}!", "informative": "Olá, {first},", "cordial": "Prezado(a) {first},"}
+
+
+def values(command: ContactRequested) -> dict[str, str]:
+    """The placeholder values for one contact command. No value holds a line break (WhatsApp parameters
+    may not)."""
+    who, creditor, invoices = command.recipient, command.creditor, command.invoices
+    first = first_name(who.name)
+    greeting = _GREETINGS.get(command.tone, "Prezado(a) Sr(a). {name},").format(first=first, name=who.name)
+    return {
+        "greeting": greeting,
+        "name": who.name,
+        "first_name": first,
+        "creditor": f"{creditor.name}, CNPJ {cnpj(creditor.cnpj)}, {creditor.address}",
+        "creditor_name": creditor.name,
+        "creditor_cnpj": cnpj(creditor.cnpj),
+        "creditor_address": creditor.address,
+        "invoices": "; ".join(f"nº {i.external_id} de {brl(i.amount_cents)} com vencimento em {br_date(i.due_date)}"
+                              for i in invoices),
+        "total": brl(sum(i.amount_cents for i in invoices)),
+        "due_date": br_date(min(i.due_date for i in invoices)),
+    }
+
+
+def render(body: str, known: Mapping[str, str]) -> str:
+    return PLACEHOLDER.sub(lambda m: known[m.group(1)], body)
+
+
+def parameters(body: str, known: Mapping[str, str]) -> list[str]:
+    """The positional parameters of a template message, in order of appearance."""
+    return [known[name] for name in placeholders(body)]
+
+
+def provider_body(body: str) -> str:
+    """The body as submitted to the provider for approval: {{first_name}} ... -> {{1}} ..."""
+    counter = iter(range(1, 1000))
+    return PLACEHOLDER.sub(lambda _: f"{{{{{next(counter)}}}}}", body)
+
+
+def sample_command(channel: str, template: str = "notice") -> ContactRequested:
+    """A realistic command to render templates with when they are saved (length checks, previews)."""
+    moment = datetime(2027, 3, 10, 13, tzinfo=UTC)
+    return ContactRequested(
+        occurred_at=moment, tenant_id="sample", step_id=UUID(int=0), step_key="D+1", channel=channel,
+        template=template, tone="informative",
+        recipient=Recipient(debtor_id=UUID(int=0), name="Maria Aparecida dos Santos", phone="+5511987654321"),
+        creditor=Creditor(name="Comércio de Exemplo Ltda", cnpj="11222333000181",
+                          address="Av. Paulista, 1000, São Paulo - SP"),
+        invoices=[InvoiceSummary(invoice_id=UUID(int=0), external_id="NF-000123", amount_cents=123_456,
+                                 due_date=date(2027, 3, 9))],
+        scheduled_for=moment,
+    )

@@ -1,0 +1,66 @@
+"""Webhook signatures, phone keys and what contact events teach a dispatcher (unit)."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from regua_compliance import ContactPolicy, DebtorFacts
+from regua_contracts.contacts import (
+    CallOutcomeRecorded,
+    ContactFailed,
+    ContactInvalidated,
+    ContactOptedOut,
+    DebtorReplied,
+)
+from regua_dispatch.facts import learnt, send_time_block
+from regua_dispatch.phones import digits, phone_key
+from regua_dispatch.webhooks import is_valid, signature
+
+NOW = datetime(2027, 3, 10, 13, 1, tzinfo=UTC)  # 10:01 in São Paulo, a Wednesday
+BASE = {"occurred_at": NOW, "tenant_id": "t", "debtor_id": uuid.uuid4()}
+
+
+def test_signature_is_hmac_sha256_of_the_raw_body() -> None:
+    # echo -n '{"a":1}' | openssl dgst -sha256 -hmac secret
+    assert signature("secret", b'{"a":1}') == "sha256=aa9e2e3575f5d7098b6caccd790888c36d5fdb63342a73bada2d6a51747a8494"
+    good = signature("app-secret", b"body")
+    assert is_valid("app-secret", b"body", good)
+    assert is_valid("app-secret", b"body", f" {good} ")
+    assert not is_valid("app-secret", b"body ", good)
+    assert not is_valid("other-secret", b"body", good)
+    assert not is_valid("app-secret", b"body", None)
+    assert not is_valid("app-secret", b"body", good.replace("sha256=", "sha1="))
+
+
+@pytest.mark.parametrize("phone", ["+55 11 98765-4321", "5511987654321", "+55 (11) 98765-4321", "551187654321"])
+def test_phone_keys_ignore_format_and_the_ninth_digit(phone: str) -> None:
+    assert phone_key(phone) == "551187654321"
+    assert digits("+55 (11) 98765-4321") == "5511987654321"
+
+
+def test_what_contact_events_teach_each_channel() -> None:
+    opted = ContactOptedOut(**BASE, channel="whatsapp", source="reply")
+    assert learnt(opted, "whatsapp") == ("opt-out", "whatsapp", "reply")
+    assert learnt(opted, "sms") is None
+    bounce = ContactFailed(**BASE, step_id=uuid.uuid4(), channel="sms", reason="invalid_number", contact_invalid=True)
+    assert learnt(bounce, "whatsapp") == ("invalid", "phone", "invalid_number")
+    assert learnt(bounce, "email") is None
+    soft = ContactFailed(**BASE, step_id=uuid.uuid4(), channel="sms", reason="expired", contact_invalid=False)
+    assert learnt(soft, "sms") is None
+    assert learnt(ContactInvalidated(**BASE, contact="email", reason="550"), "email") == ("invalid", "email", "550")
+    wrong = CallOutcomeRecorded(**BASE, step_id=uuid.uuid4(), invoice_ids=[], outcome="wrong_number", agent_id="a",
+                                called_at=NOW)
+    assert learnt(wrong, "sms") == ("invalid", "phone", "wrong number (call)")
+    assert learnt(DebtorReplied(**BASE, channel="sms", text="oi", received_at=NOW), "sms") is None
+
+
+def test_the_send_time_gate_holds_opt_outs_and_invalid_contacts_not_timing() -> None:
+    policy = ContactPolicy()
+    assert send_time_block("sms", NOW, DebtorFacts(state="SP"), policy) is None
+    assert send_time_block("sms", NOW, DebtorFacts(opted_out=frozenset({"sms"})), policy) == "opted out of SMS"
+    assert send_time_block("whatsapp", NOW, DebtorFacts(invalid_contacts=frozenset({"phone"})), policy) == \
+        "invalid phone"
+    assert send_time_block("email", NOW, DebtorFacts(opted_out=frozenset({"email"})), policy) == "opted out of e-mail"
+    sunday_night = NOW + timedelta(days=4, hours=10)
+    assert send_time_block("sms", sunday_night, DebtorFacts(state="SP"), policy) is None  # the ruler's to schedule

@@ -1,0 +1,62 @@
+"""Queries of the contact_history schema."""
+
+import base64
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from regua_contact_history.domain import Entry
+from regua_contracts.contacts import ContactRequested
+
+
+async def add_debtors(conn: asyncpg.Connection, keys: Sequence[tuple[str, UUID]]) -> None:
+    await conn.execute("INSERT INTO debtors SELECT * FROM unnest($1::text[], $2::uuid[]) ON CONFLICT DO NOTHING",
+                       [k[0] for k in keys], [k[1] for k in keys])
+
+
+async def add_requests(conn: asyncpg.Connection, commands: Sequence[ContactRequested]) -> None:
+    await conn.executemany(
+        "INSERT INTO requests (step_id, tenant_id, debtor_id, channel, step_key, template, tone, invoice_ids, "
+        "requested_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+        [(c.step_id, c.tenant_id, c.recipient.debtor_id, c.channel, c.step_key, c.template, c.tone,
+          [i.invoice_id for i in c.invoices], c.occurred_at) for c in commands])
+
+
+async def add_entries(conn: asyncpg.Connection, entries: Sequence[Entry]) -> None:
+    await conn.executemany(
+        "INSERT INTO contacts (event_id, tenant_id, debtor_id, at, kind, channel, step_id, step_key, outcome, "
+        "detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (event_id) DO NOTHING",
+        [(e.event_id, e.tenant_id, e.debtor_id, e.at, e.kind, e.channel, e.step_id, e.step_key, e.outcome,
+          json.dumps(e.detail)) for e in entries])
+
+
+async def knows(pool: asyncpg.Pool, tenant_id: str, debtor_id: UUID) -> bool:
+    return bool(await pool.fetchval("SELECT true FROM debtors WHERE tenant_id = $1 AND debtor_id = $2",
+                                    tenant_id, debtor_id))
+
+
+def cursor(at: datetime, row_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{at.isoformat()}|{row_id}".encode()).decode().rstrip("=")
+
+
+def parse_cursor(token: str) -> tuple[datetime, int]:
+    at, _, row_id = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode().partition("|")
+    return datetime.fromisoformat(at), int(row_id)
+
+
+async def page(pool: asyncpg.Pool, tenant_id: str, debtor_id: UUID, before: tuple[datetime, int] | None,
+               limit: int) -> list[dict[str, Any]]:
+    """Newest first; ``before`` is the (at, id) of the last entry of the previous page."""
+    rows = await pool.fetch(
+        "SELECT c.id, c.at, c.kind, c.channel, c.step_id, coalesce(c.step_key, r.step_key) AS step_key, "
+        "r.template, r.tone, c.outcome, c.detail FROM contacts c LEFT JOIN requests r ON r.step_id = c.step_id "
+        "WHERE c.tenant_id = $1 AND c.debtor_id = $2 AND ($3::timestamptz IS NULL OR (c.at, c.id) < ($3, $4)) "
+        "ORDER BY c.at DESC, c.id DESC LIMIT $5",
+        tenant_id, debtor_id, before[0] if before else None, before[1] if before else 0, limit)
+    return [{"id": r["id"], "at": r["at"], "kind": r["kind"], "channel": r["channel"],
+             "step_id": str(r["step_id"]) if r["step_id"] else None, "step": r["step_key"], "template": r["template"],
+             "tone": r["tone"], "outcome": r["outcome"], "detail": json.loads(r["detail"])} for r in rows]

@@ -1,0 +1,73 @@
+"""The agents' API: take the next call, record its outcome. Tenant-scoped (X-API-Key)."""
+
+from datetime import date
+from typing import Annotated, Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import AwareDatetime, BaseModel, Field
+
+from regua_contracts.contacts import CallOutcome
+from regua_dispatch_phone import handlers, store
+from regua_dispatch_phone.domain import InvalidOutcome
+from regua_platform.http import ApiError
+from regua_platform.service import Runtime, runtime_of
+from regua_platform.tenants import TenantDep
+
+router = APIRouter(prefix="/v1/calls", tags=["calls"])
+AgentId = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class NextCallIn(BaseModel):
+    agent_id: AgentId
+
+
+class OutcomeIn(BaseModel):
+    agent_id: AgentId
+    outcome: CallOutcome
+    promise_date: date | None = None
+    promise_amount_cents: Annotated[int | None, Field(strict=True)] = None
+    callback_at: AwareDatetime | None = None
+
+
+def _today(runtime: Runtime) -> date:
+    return runtime.extras["clock"].now().astimezone(ZoneInfo(runtime.settings.timezone)).date()  # type: ignore[no-any-return]
+
+
+@router.post("/next", response_model=None)
+async def next_call(request: Request, body: NextCallIn, tenant: TenantDep) -> dict[str, Any] | Response:
+    """The best call the compliance gate allows now, assigned to the agent; 204 when there is none."""
+    runtime = runtime_of(request)
+    row = await handlers.next_call(runtime.pool, tenant.id, body.agent_id, runtime.extras["clock"].now(),
+                                   _today(runtime), runtime.settings, runtime.extras["policy"])
+    if row is None:
+        return Response(status_code=204)
+    return handlers.view(row, _today(runtime))
+
+
+@router.post("/{call_id}/outcome")
+async def record_outcome(request: Request, call_id: UUID, body: OutcomeIn, tenant: TenantDep) -> dict[str, Any]:
+    runtime = runtime_of(request)
+    call = handlers.Outcome(body.agent_id, body.outcome, body.promise_date, body.promise_amount_cents,
+                            body.callback_at)
+    try:
+        row = await handlers.record_outcome(runtime.pool, tenant.id, call_id, call, runtime.extras["clock"].now(),
+                                            _today(runtime), runtime.settings)
+    except InvalidOutcome as exc:
+        raise ApiError(422, exc.field, str(exc)) from exc
+    except handlers.NoSuchCall as exc:
+        raise ApiError(404, "call_id", "no such call") from exc
+    except handlers.NotYours as exc:
+        raise ApiError(409, "agent_id", str(exc)) from exc
+    return handlers.view(row, _today(runtime))
+
+
+@router.get("/{call_id}")
+async def get_call(request: Request, call_id: UUID, tenant: TenantDep) -> dict[str, Any]:
+    runtime = runtime_of(request)
+    row = await store.task(runtime.pool, tenant.id, call_id)
+    if row is None:
+        raise ApiError(404, "call_id", "no such call")
+    return handlers.view(row, _today(runtime))

@@ -1,0 +1,43 @@
+"""Wiring of the phone dispatcher: contact commands become call tasks; agents work the queue by API."""
+
+from regua_compliance import ContactPolicy
+from regua_contracts import topics
+from regua_contracts.contacts import CONTACT_REQUESTED, ContactRequested
+from regua_dispatch.api import ping_router
+from regua_dispatch.facts import install_contact_facts
+from regua_dispatch_phone import api, store
+from regua_dispatch_phone.handlers import QUEUE
+from regua_platform.clock import observe, service_clock
+from regua_platform.kafka import Delivery, Rejection, subscribe
+from regua_platform.service import Runtime, ServiceSpec
+from regua_platform.tenants import install_tenant_directory
+
+
+async def _wire(runtime: Runtime) -> None:
+    clock = service_clock(runtime.settings.clock_mode)
+    runtime.extras.update(clock=clock, policy=ContactPolicy())
+
+    async def on_commands(deliveries: list[Delivery[ContactRequested]]) -> list[Rejection]:
+        commands = list({d.event.step_id: d.event for d in deliveries}.values())
+        for command in commands:
+            observe(clock, command.occurred_at)
+        async with runtime.pool.acquire() as conn, conn.transaction():
+            QUEUE.labels("queued").inc(await store.enqueue(conn, commands))
+        return []
+
+    install_tenant_directory(runtime)
+    install_contact_facts(runtime, "phone")
+    subscribe(runtime.broker, runtime.settings, topic=topics.contact_commands("phone"), group_id="dispatch-phone",
+              adapter=CONTACT_REQUESTED, handler=on_commands)
+
+
+SPEC = ServiceSpec(
+    name="dispatch-phone",
+    schema="dispatch_phone",
+    package="regua_dispatch_phone",
+    libraries=["regua_dispatch"],
+    topics=topics.all_topics(),
+    wire=_wire,
+    routers=[api.router, ping_router],
+    title="Régua — phone dispatcher (agents' call queue)",
+)

@@ -1,0 +1,87 @@
+"""The negotiation API for client companies and their agents: the policy (versioned), a debtor's offers,
+accepting one, agreements, and the debtor's self-service link."""
+
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Request
+
+from regua_negotiation import handlers, store, views
+from regua_negotiation.domain.policy import NegotiationPolicy
+from regua_platform.http import ApiError
+from regua_platform.service import runtime_of
+from regua_platform.tenants import TenantDep
+
+router = APIRouter(prefix="/v1", tags=["negotiation"])
+
+
+@router.put("/negotiation-policy", status_code=201)
+async def put_policy(request: Request, policy: NegotiationPolicy, tenant: TenantDep) -> dict[str, Any]:
+    """Saves a new version; offers made from now on use it, agreements keep the terms they were made with."""
+    version = await store.save_policy(runtime_of(request).pool, tenant.id, policy)
+    return {"version": version}
+
+
+@router.get("/negotiation-policy")
+async def get_policy(request: Request, tenant: TenantDep) -> dict[str, Any]:
+    version, policy, versions = await store.current_policy(runtime_of(request).pool, tenant.id)
+    return {"version": version, "policy": policy.model_dump(mode="json"), "versions": versions}
+
+
+@router.get("/debtors/{debtor_id}/offers")
+async def offers(request: Request, debtor_id: UUID, tenant: TenantDep) -> dict[str, Any]:
+    """The debtor's current offer menu (made now if none is valid) and the updated open debts."""
+    runtime = runtime_of(request)
+    today, now = views.today_and_now(runtime)
+    async with runtime.pool.acquire() as conn, conn.transaction():
+        debtor, _ = await store.debtor_and_creditor(conn, tenant.id, debtor_id)
+        if not debtor:
+            raise ApiError(404, "debtor_id", "no such debtor")
+        rows = await handlers.current_offers(conn, tenant.id, debtor_id, today, now)
+        _, policy, _ = await store.current_policy(conn, tenant.id)
+        debts = views.debts_view(await store.open_debts(conn, tenant.id, debtor_id), today, policy)
+    return {"debtor_id": str(debtor_id), "today": today.isoformat(), "debts": debts,
+            "offers": [views.offer_view(r) for r in rows]}
+
+
+@router.post("/offers/{offer_id}/accept", status_code=201)
+async def accept(request: Request, offer_id: UUID, tenant: TenantDep) -> dict[str, Any]:
+    """An agent accepts an offer on the debtor's behalf."""
+    runtime = runtime_of(request)
+    today, now = views.today_and_now(runtime)
+    async with runtime.pool.acquire() as conn, conn.transaction():
+        try:
+            agreement_id = await handlers.accept_offer(conn, tenant, offer_id, "agent", today, now)
+        except handlers.OfferUnavailable as exc:
+            raise ApiError(404 if str(exc) == "no such offer" else 409, "offer_id", str(exc)) from exc
+        row = await store.agreement(conn, tenant.id, agreement_id)
+        assert row is not None
+        return await views.agreement_view(conn, row)
+
+
+@router.get("/agreements/{agreement_id}")
+async def get_agreement(request: Request, agreement_id: UUID, tenant: TenantDep) -> dict[str, Any]:
+    pool = runtime_of(request).pool
+    row = await store.agreement(pool, tenant.id, agreement_id)
+    if row is None:
+        raise ApiError(404, "agreement_id", "no such agreement")
+    return await views.agreement_view(pool, row)
+
+
+@router.get("/debtors/{debtor_id}/agreements")
+async def debtor_agreements(request: Request, debtor_id: UUID, tenant: TenantDep) -> dict[str, Any]:
+    pool = runtime_of(request).pool
+    rows = await store.agreements_of(pool, tenant.id, debtor_id)
+    return {"agreements": [await views.agreement_view(pool, r) for r in rows]}
+
+
+@router.post("/debtors/{debtor_id}/self-service-link", status_code=201)
+async def self_service_link(request: Request, debtor_id: UUID, tenant: TenantDep) -> dict[str, str]:
+    """A signed link, expiring after the policy's link validity, to the debtor's self-service page."""
+    runtime = runtime_of(request)
+    debtor, _ = await store.debtor_and_creditor(runtime.pool, tenant.id, debtor_id)
+    if not debtor:
+        raise ApiError(404, "debtor_id", "no such debtor")
+    _, policy, _ = await store.current_policy(runtime.pool, tenant.id)
+    _, now = views.today_and_now(runtime)
+    return views.self_service_link(runtime, tenant.id, debtor_id, now, policy.link_validity_days)

@@ -1,0 +1,1 @@
+"""Pure negotiation rules: policy, debt update, offers, installment schedules, PIX payloads. No I/O."""

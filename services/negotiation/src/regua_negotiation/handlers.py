@@ -1,0 +1,143 @@
+"""One function per command or event: load, decide with the domain, save with the outbox."""
+
+from datetime import date, datetime
+from uuid import UUID, uuid4
+
+import asyncpg
+
+from regua_contracts import topics
+from regua_contracts.agreements import AgreementBroken, AgreementCreated, AgreementSettled
+from regua_contracts.invoices import PaymentRecorded
+from regua_negotiation import store
+from regua_negotiation.domain import agreements as rules
+from regua_negotiation.domain.agreements import Installment
+from regua_negotiation.domain.offers import build_menu
+from regua_negotiation.domain.pix import brcode
+from regua_negotiation.domain.policy import NegotiationPolicy, classify
+from regua_platform import outbox
+from regua_platform.outbox import OutboxMessage
+from regua_platform.tenants import Tenant
+
+
+class OfferUnavailable(Exception):
+    """The offer does not exist for this tenant, expired, or its debts changed since it was made."""
+
+
+async def current_offers(conn: asyncpg.Connection, tenant_id: str, debtor_id: UUID, today: date,
+                         now: datetime) -> list[asyncpg.Record]:
+    """The debtor's open offers, made afresh when there are none, they expired or the open debts changed.
+    Offers keep their ids while valid, so a page or an agent can accept the one they were shown."""
+    await store.lock_debtor(conn, tenant_id, debtor_id)
+    debts = await store.open_debts(conn, tenant_id, debtor_id)
+    offers = await store.open_offers(conn, tenant_id, debtor_id)
+    invoice_ids = sorted(UUID(d.invoice_id) for d in debts)
+    if offers and all(o["expires_on"] >= today and sorted(o["invoice_ids"]) == invoice_ids for o in offers):
+        return offers
+    await store.supersede_offers(conn, tenant_id, debtor_id)
+    if not debts:
+        return []
+    version, policy, _ = await store.current_policy(conn, tenant_id)
+    menu = build_menu(debts, today, policy, classify(*await store.history(conn, tenant_id, debtor_id)))
+    await store.add_offers(conn, tenant_id, debtor_id, invoice_ids, menu, version, now,
+                           [uuid4() for _ in menu.options])
+    return await store.open_offers(conn, tenant_id, debtor_id)
+
+
+def _pix(policy: NegotiationPolicy, tenant: Tenant, amount_cents: int, txid: str) -> str:
+    return brcode(key=policy.pix_key or tenant.cnpj, name=policy.merchant_name or tenant.name,
+                  city=policy.merchant_city, amount_cents=amount_cents, txid=txid)
+
+
+async def accept_offer(conn: asyncpg.Connection, tenant: Tenant, offer_id: UUID, via: str, today: date,
+                       now: datetime, debtor_id: UUID | None = None) -> UUID:
+    """Turns an open offer into an agreement with its installments and their PIX codes; the ruler pauses
+    the invoices when it reads agreement.created."""
+    offer = await store.offer(conn, tenant.id, offer_id)
+    if offer is not None:  # the debtor's lock first, then the row: the same order as every other writer
+        await store.lock_debtor(conn, tenant.id, offer["debtor_id"])
+        offer = await store.offer(conn, tenant.id, offer_id, for_update=True)
+    if offer is None or (debtor_id is not None and offer["debtor_id"] != debtor_id):
+        raise OfferUnavailable("no such offer")  # another debtor's offer looks exactly like a missing one
+    if offer["status"] != "open":
+        raise OfferUnavailable(f"the offer is {offer['status']}")
+    if offer["expires_on"] < today:
+        raise OfferUnavailable(f"the offer expired on {offer['expires_on'].isoformat()}")
+    open_ids = {UUID(d.invoice_id) for d in await store.open_debts(conn, tenant.id, offer["debtor_id"])}
+    if set(offer["invoice_ids"]) != open_ids:
+        raise OfferUnavailable("the debts changed since the offer was made; ask for a new one")
+    _, policy, _ = await store.current_policy(conn, tenant.id)
+    agreement_id = uuid4()
+    plan = [(Installment(n, amount, due), f"RG{agreement_id.hex[:20]}{n:02d}")
+            for n, (amount, due) in enumerate(zip(offer["amounts"], offer["due_dates"], strict=True), start=1)]
+    await store.add_agreement(conn, agreement_id, offer, policy, via, now,
+                              [(i, txid, _pix(policy, tenant, i.amount_cents, txid)) for i, txid in plan])
+    await store.mark_accepted(conn, offer)
+    event = AgreementCreated(occurred_at=now, tenant_id=tenant.id, agreement_id=agreement_id,
+                             debtor_id=offer["debtor_id"], invoice_ids=list(offer["invoice_ids"]),
+                             installments=offer["installments"], total_cents=offer["total_cents"],
+                             first_due=offer["due_dates"][0])
+    await outbox.add(conn, [OutboxMessage(topics.AGREEMENTS, str(offer["debtor_id"]), event)])
+    return agreement_id
+
+
+def _plan(rows: list[asyncpg.Record]) -> list[Installment]:
+    return [Installment(r["number"], r["amount_cents"], r["due_date"], r["paid_cents"]) for r in rows]
+
+
+async def on_payment(conn: asyncpg.Connection, e: PaymentRecorded, today: date, now: datetime) -> None:
+    """A payment on an invoice of an active agreement pays its next installment(s); the last one, or the
+    agreement's invoices all paid at the creditor, settles it."""
+    await store.record_payment(conn, e.invoice_id, e.outstanding_cents, e.paid_at.date())
+    agreement = await store.active_agreement_of_invoice(conn, e.invoice_id)
+    if agreement is None:
+        return
+    plan, _ = rules.apply_payment(_plan(await store.installments(conn, agreement["agreement_id"])), e.amount_cents)
+    await store.save_paid(conn, agreement["agreement_id"], plan)
+    invoices_paid = not await conn.fetchval(
+        "SELECT count(*) FROM invoices WHERE invoice_id = ANY($1::uuid[]) AND status = 'open'",
+        agreement["invoice_ids"])
+    if rules.is_settled(plan) or invoices_paid:
+        await store.close_agreement(conn, agreement["agreement_id"], "settled", now)
+        event = AgreementSettled(occurred_at=now, tenant_id=agreement["tenant_id"],
+                                 agreement_id=agreement["agreement_id"], debtor_id=agreement["debtor_id"],
+                                 invoice_ids=list(agreement["invoice_ids"]),
+                                 paid_cents=sum(i.paid_cents for i in plan))
+        await outbox.add(conn, [OutboxMessage(topics.AGREEMENTS, str(agreement["debtor_id"]), event)])
+
+
+async def break_late_agreements(pool: asyncpg.Pool, today: date, now: datetime) -> int:
+    """Breaks every agreement with an installment late beyond its tolerance: discounts are revoked as the
+    policy said when it was made (the balance is then the undiscounted update less what was paid) and
+    collection resumes on the ruler."""
+    async with pool.acquire() as conn, conn.transaction():
+        broken = 0
+        for agreement in await store.late_candidates(conn, today):
+            plan = _plan(await store.installments(conn, agreement["agreement_id"]))
+            late = rules.late_installment(plan, today, agreement["tolerance_days"])
+            if late is None:
+                continue
+            reason = (f"installment {late.number} due {late.due_date.isoformat()} unpaid "
+                      f"{(today - late.due_date).days} days (tolerance {agreement['tolerance_days']})")
+            balance = rules.balance_after_break(agreement["total_cents"], agreement["undiscounted_cents"],
+                                                sum(i.paid_cents for i in plan), agreement["revoke_on_break"])
+            await store.close_agreement(conn, agreement["agreement_id"], "broken", now, reason, balance)
+            event = AgreementBroken(occurred_at=now, tenant_id=agreement["tenant_id"],
+                                    agreement_id=agreement["agreement_id"], debtor_id=agreement["debtor_id"],
+                                    invoice_ids=list(agreement["invoice_ids"]), reason=reason)
+            await outbox.add(conn, [OutboxMessage(topics.AGREEMENTS, str(agreement["debtor_id"]), event)])
+            broken += 1
+        return broken
+
+
+async def accept_by_reply(conn: asyncpg.Connection, tenant_id: str, debtor_id: UUID, installments: int,
+                          today: date, now: datetime) -> UUID | None:
+    """A reply code picks an offer by its number of installments; a code that matches no valid offer is
+    ignored (the debtor still has the link and the agents)."""
+    tenant = await store.tenant(conn, tenant_id)
+    if tenant is None:
+        return None
+    offers = await current_offers(conn, tenant_id, debtor_id, today, now)
+    chosen = next((o for o in offers if o["installments"] == installments), None)
+    if chosen is None:
+        return None
+    return await accept_offer(conn, tenant, chosen["offer_id"], "reply", today, now)

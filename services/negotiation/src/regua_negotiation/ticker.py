@@ -1,0 +1,29 @@
+"""The background loop that breaks agreements with an installment late beyond the policy's tolerance."""
+
+import asyncio
+import logging
+
+import asyncpg
+
+from regua_negotiation import handlers, store, views
+from regua_platform.clock import SimulatedClock
+from regua_platform.service import Runtime
+
+log = logging.getLogger(__name__)
+
+
+async def run_break_checker(runtime: Runtime) -> None:
+    clock = runtime.extras["clock"]
+    while True:
+        try:
+            if isinstance(clock, SimulatedClock):  # replicas share the simulated time through the database
+                stored = await store.load_simulated_clock(runtime.pool)
+                if stored is not None and stored > clock.now():
+                    clock.set(stored)
+            today, now = views.today_and_now(runtime)
+            broken = await handlers.break_late_agreements(runtime.pool, today, now)
+            if broken:
+                log.info("agreements broken", extra={"count": broken})
+        except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
+            log.exception("break check failed; retrying")
+        await asyncio.sleep(runtime.settings.negotiation_break_check_seconds)

@@ -1,0 +1,65 @@
+"""What the API and the self-service page show: offers, agreements and debts as plain dicts."""
+
+from datetime import date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from regua_negotiation import store
+from regua_negotiation.domain.debt import Debt, update
+from regua_negotiation.domain.policy import NegotiationPolicy
+from regua_platform import links
+from regua_platform.clock import Clock
+from regua_platform.service import Runtime
+
+LINK_PURPOSE = "negotiation"
+
+
+def today_and_now(runtime: Runtime) -> tuple[date, datetime]:
+    """Today in the agency's calendar (days late count in it) and the instant."""
+    clock: Clock = runtime.extras["clock"]
+    now = clock.now()
+    return now.astimezone(ZoneInfo(runtime.settings.timezone)).date(), now
+
+
+def offer_view(row: asyncpg.Record) -> dict[str, Any]:
+    return {"offer_id": str(row["offer_id"]), "installments": row["installments"],
+            "total_cents": row["total_cents"], "installment_amounts": list(row["amounts"]),
+            "due_dates": [d.isoformat() for d in row["due_dates"]], "discount_cents": row["discount_cents"],
+            "updated_debt_cents": row["undiscounted_cents"], "expires_on": row["expires_on"].isoformat(),
+            "invoice_ids": [str(i) for i in row["invoice_ids"]], "policy_version": row["policy_version"]}
+
+
+async def agreement_view(conn: asyncpg.Connection | asyncpg.Pool, row: asyncpg.Record) -> dict[str, Any]:
+    installments = await store.installments(conn, row["agreement_id"])
+    return {"agreement_id": str(row["agreement_id"]), "debtor_id": str(row["debtor_id"]),
+            "offer_id": str(row["offer_id"]), "status": row["status"], "accepted_via": row["accepted_via"],
+            "invoice_ids": [str(i) for i in row["invoice_ids"]], "total_cents": row["total_cents"],
+            "reason": row["reason"], "balance_cents": row["balance_cents"],
+            "installments": [{"number": i["number"], "amount_cents": i["amount_cents"],
+                              "due_date": i["due_date"].isoformat(), "paid_cents": i["paid_cents"],
+                              "payment_reference": i["txid"], "pix_copia_e_cola": i["pix_payload"]}
+                             for i in installments]}
+
+
+def debts_view(debts: list[Debt], today: date, policy: NegotiationPolicy) -> list[dict[str, Any]]:
+    views = []
+    for d in debts:
+        u = update(d, today, policy)
+        views.append({"invoice_id": d.invoice_id, "external_id": d.external_id, "due_date": d.due_date.isoformat(),
+                      "principal_cents": u.principal_cents, "fine_cents": u.fine_cents,
+                      "interest_cents": u.interest_cents, "total_cents": u.total_cents,
+                      "days_overdue": u.days_overdue})
+    return views
+
+
+def self_service_link(runtime: Runtime, tenant_id: str, debtor_id: UUID, now: datetime,
+                      validity_days: int) -> dict[str, str]:
+    expires_at = now + timedelta(days=validity_days)
+    token = links.sign({"p": LINK_PURPOSE, "t": tenant_id, "d": str(debtor_id)}, runtime.settings.link_secret,
+                       expires_at)
+    path = f"/s/{token}"
+    return {"url": runtime.settings.negotiation_public_base_url.rstrip("/") + path, "path": path,
+            "expires_at": expires_at.isoformat()}

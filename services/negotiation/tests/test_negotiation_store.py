@@ -1,0 +1,133 @@
+"""Handlers and store against a real PostgreSQL: offers keep their ids while valid, acceptance is scoped to
+the debtor and the offer's validity, payments fill installments and settle, late ones break; every
+agreement fact goes through the outbox."""
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from uuid import UUID, uuid4
+
+import asyncpg
+import pytest
+
+from regua_contracts import topics
+from regua_contracts.common import Debtor, NewInvoice
+from regua_contracts.invoices import InvoiceRegistered, PaymentRecorded
+from regua_negotiation import handlers, store
+from regua_negotiation.domain.policy import DiscountRule, NegotiationPolicy
+from regua_platform.tenants import Tenant, hash_api_key, upsert_tenant
+
+TENANT = Tenant("t-1", "Loja Exemplo Ltda", "11222333000181", "Av. Paulista, 1000")
+NOW = datetime(2024, 3, 1, 15, tzinfo=UTC)
+TODAY = date(2024, 3, 1)
+
+
+async def invoice(conn: asyncpg.Connection, debtor_id: UUID, cents: int, due: date) -> UUID:
+    invoice_id = uuid4()
+    await store.add_invoice(conn, InvoiceRegistered(
+        occurred_at=NOW, tenant_id=TENANT.id, invoice_id=invoice_id, debtor_id=debtor_id,
+        creditor=TENANT.creditor,
+        invoice=NewInvoice(external_id=f"NF-{invoice_id.hex[:6]}", amount_cents=cents, due_date=due,
+                           debtor=Debtor(document="52998224725", name="Ana Souza", email="ana@example.com"))))
+    return invoice_id
+
+
+async def outbox_types(conn: asyncpg.Connection) -> list[str]:
+    rows = await conn.fetch("SELECT topic, payload FROM outbox ORDER BY id")
+    assert all(r["topic"] == topics.AGREEMENTS for r in rows)
+    return [json.loads(r["payload"])["type"] for r in rows]
+
+
+@pytest.fixture
+async def conn(negotiation_pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    await upsert_tenant(negotiation_pool, TENANT, hash_api_key("key"))
+    # Waive fine and interest; at most 2 installments; 2 days' tolerance.
+    await store.save_policy(negotiation_pool, TENANT.id, NegotiationPolicy(
+        discounts=[DiscountRule(fine_pct=100, interest_pct=100)], max_installments=2, min_installment_cents=100,
+        break_tolerance_days=2))
+    async with negotiation_pool.acquire() as connection:
+        yield connection
+
+
+async def test_offers_keep_their_ids_until_the_debts_change(conn: asyncpg.Connection) -> None:
+    debtor = uuid4()
+    await invoice(conn, debtor, 10_000, date(2024, 2, 1))
+    first = await handlers.current_offers(conn, TENANT.id, debtor, TODAY, NOW)
+    assert [o["installments"] for o in first] == [1, 2]
+    again = await handlers.current_offers(conn, TENANT.id, debtor, TODAY, NOW)
+    assert [o["offer_id"] for o in again] == [o["offer_id"] for o in first]
+    expired = await handlers.current_offers(conn, TENANT.id, debtor, date(2024, 3, 7), NOW)  # valid 5 days
+    assert {o["offer_id"] for o in expired}.isdisjoint(o["offer_id"] for o in first)
+    await invoice(conn, debtor, 5_000, date(2024, 2, 10))
+    renewed = await handlers.current_offers(conn, TENANT.id, debtor, date(2024, 3, 7), NOW)
+    assert renewed[0]["total_cents"] == 15_000 and len(renewed[0]["invoice_ids"]) == 2
+
+
+async def test_acceptance_is_scoped_and_single(conn: asyncpg.Connection) -> None:
+    debtor, other = uuid4(), uuid4()
+    await invoice(conn, debtor, 10_000, date(2024, 2, 1))
+    offers = await handlers.current_offers(conn, TENANT.id, debtor, TODAY, NOW)
+    with pytest.raises(handlers.OfferUnavailable, match="no such offer"):
+        await handlers.accept_offer(conn, TENANT, offers[1]["offer_id"], "self-service", TODAY, NOW, other)
+    with pytest.raises(handlers.OfferUnavailable, match="expired"):
+        await handlers.accept_offer(conn, TENANT, offers[1]["offer_id"], "agent", date(2024, 3, 7), NOW)
+    agreement_id = await handlers.accept_offer(conn, TENANT, offers[1]["offer_id"], "agent", TODAY, NOW)
+    with pytest.raises(handlers.OfferUnavailable, match="superseded"):
+        await handlers.accept_offer(conn, TENANT, offers[0]["offer_id"], "agent", TODAY, NOW)
+    plan = await store.installments(conn, agreement_id)
+    assert [(i["amount_cents"], i["due_date"]) for i in plan] == [(5_000, date(2024, 3, 2)), (5_000, date(2024, 4, 2))]
+    assert all(i["pix_payload"].startswith("000201010212") and i["txid"] in i["pix_payload"] for i in plan)
+    assert await outbox_types(conn) == ["agreement.created.v1"]
+    assert await handlers.current_offers(conn, TENANT.id, debtor, TODAY, NOW) == []  # all under agreement
+
+
+async def test_payments_fill_installments_then_settle(conn: asyncpg.Connection) -> None:
+    debtor = uuid4()
+    invoice_id = await invoice(conn, debtor, 10_000, date(2024, 2, 1))
+    offers = await handlers.current_offers(conn, TENANT.id, debtor, TODAY, NOW)
+    agreement_id = await handlers.accept_offer(conn, TENANT, offers[1]["offer_id"], "agent", TODAY, NOW)
+
+    def paid(cents: int, outstanding: int) -> PaymentRecorded:
+        return PaymentRecorded(occurred_at=NOW, tenant_id=TENANT.id, invoice_id=invoice_id, debtor_id=debtor,
+                               amount_cents=cents, paid_at=NOW, outstanding_cents=outstanding)
+
+    await handlers.on_payment(conn, paid(6_000, 4_000), TODAY, NOW)
+    assert [i["paid_cents"] for i in await store.installments(conn, agreement_id)] == [5_000, 1_000]
+    assert (await store.agreement(conn, TENANT.id, agreement_id) or {})["status"] == "active"
+    await handlers.on_payment(conn, paid(4_000, 0), TODAY, NOW)
+    assert (await store.agreement(conn, TENANT.id, agreement_id) or {})["status"] == "settled"
+    assert await outbox_types(conn) == ["agreement.created.v1", "agreement.settled.v1"]
+
+
+async def test_late_installment_breaks_and_revokes_discounts(conn: asyncpg.Connection,
+                                                            negotiation_pool: asyncpg.Pool) -> None:
+    debtor = uuid4()
+    await invoice(conn, debtor, 10_000, date(2024, 1, 31))  # 30 days late: fine 200, interest 100
+    offers = await handlers.current_offers(conn, TENANT.id, debtor, TODAY, NOW)
+    agreement_id = await handlers.accept_offer(conn, TENANT, offers[0]["offer_id"], "agent", TODAY, NOW)
+    assert await handlers.break_late_agreements(negotiation_pool, date(2024, 3, 4), NOW) == 0  # due 2 Mar + 2
+    assert await handlers.break_late_agreements(negotiation_pool, date(2024, 3, 5), NOW) == 1
+    broken = await store.agreement(conn, TENANT.id, agreement_id)
+    assert broken is not None and broken["status"] == "broken"
+    assert broken["balance_cents"] == 10_300  # the undiscounted update, nothing paid
+    assert await outbox_types(conn) == ["agreement.created.v1", "agreement.broken.v1"]
+
+
+async def test_concurrent_acceptances_make_one_agreement(conn: asyncpg.Connection,
+                                                         negotiation_pool: asyncpg.Pool) -> None:
+    debtor = uuid4()
+    await invoice(conn, debtor, 10_000, date(2024, 2, 1))
+    offers = await handlers.current_offers(conn, TENANT.id, debtor, TODAY, NOW)
+
+    async def accept(offer_id: UUID) -> str:
+        async with negotiation_pool.acquire() as c, c.transaction():
+            try:
+                await handlers.accept_offer(c, TENANT, offer_id, "agent", TODAY, NOW)
+            except handlers.OfferUnavailable as exc:
+                return str(exc)
+            return "accepted"
+
+    results = await asyncio.gather(*(accept(o["offer_id"]) for o in offers))
+    assert sorted(results) == ["accepted", "the offer is superseded"]
+    assert len(await store.agreements_of(conn, TENANT.id, debtor)) == 1
