@@ -8,13 +8,10 @@ import signal
 import time
 from datetime import timedelta
 
-import pytest
-
 from regua_contracts.contacts import ContactAttempted
 from regua_localstack.portfolio import cpf
 from tests.support.channels import (
     at_local,
-    monday_after,
     next_monday,
     of_type,
     register,
@@ -23,9 +20,6 @@ from tests.support.channels import (
 )
 from tests.support.client import Platform, eventually
 from tests.support.providers import Providers
-
-__all__ = ["monday_after"]  # the fixture, imported to be used below
-pytestmark = pytest.mark.usefixtures("monday_after")
 
 SIZE = 200
 STEPS = """\

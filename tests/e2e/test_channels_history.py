@@ -5,14 +5,10 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.support.channels import at_local, monday_after, next_monday, register, tenant_with_ruler, unique_phone
+from tests.support.channels import at_local, next_monday, register, tenant_with_ruler, unique_phone
 from tests.support.client import Platform, eventually
 from tests.support.providers import Providers
-
-__all__ = ["monday_after"]  # the fixture, imported to be used below
-pytestmark = pytest.mark.usefixtures("monday_after")
 
 STEPS = """\
       - {key: D+1, offset_days: 1, send: [[sms, email]], template: notice, tone: informative}

@@ -6,14 +6,12 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-import pytest
 
 from regua_contracts import topics
 from regua_contracts.contacts import CONTACT_REQUESTED, CallOutcomeRecorded, ContactInvalidated
 from regua_localstack.topics import read_topic
 from tests.support.channels import (
     at_local,
-    monday_after,
     next_monday,
     of_type,
     register,
@@ -21,9 +19,6 @@ from tests.support.channels import (
     unique_phone,
 )
 from tests.support.client import Platform, eventually
-
-__all__ = ["monday_after"]  # the fixture, imported to be used below
-pytestmark = pytest.mark.usefixtures("monday_after")
 
 STEPS = """\
       - {key: D+1, offset_days: 1, send: [phone], template: agent_call, tone: cordial}

@@ -7,7 +7,6 @@ from typing import Any
 from uuid import UUID
 
 import httpx
-import pytest
 
 from regua_contracts import topics
 from regua_contracts.contacts import (
@@ -22,7 +21,6 @@ from regua_localstack.stack import PROVIDER_ENV
 from regua_localstack.topics import produce, read_topic
 from tests.support.channels import (
     at_local,
-    monday_after,
     next_monday,
     of_type,
     register,
@@ -32,9 +30,6 @@ from tests.support.channels import (
 )
 from tests.support.client import Platform, eventually
 from tests.support.providers import Providers
-
-__all__ = ["monday_after"]  # the fixture, imported to be used below
-pytestmark = pytest.mark.usefixtures("monday_after")
 
 STEPS = """\
       - {key: D+1, offset_days: 1, send: [[sms, email]], template: notice, tone: informative}
@@ -154,7 +149,7 @@ def test_templates_are_checked_when_saved_and_the_tenants_own_is_used(platform: 
     saved = templates.put("/notice", json={"body": body})
     assert saved.status_code == 200, saved.text
     assert saved.json()["provider_body"] == "{{1}}, a fatura {{2}} segue em aberto. {{3}}. Responda SAIR p/ sair."
-    assert [t["name"] for t in templates.get("").json()["templates"]] == [
+    assert [t["name"] for t in templates.get("", follow_redirects=True).json()["templates"]] == [
         "bureau_notice", "negotiation", "notice", "reminder", "thank_you"]
     other = httpx.get(f"{platform.stack.url('dispatch-sms')}/v1/templates/notice",
                       headers={"X-API-Key": tenant_with_ruler(platform, "Outra Loja Ltda", STEPS,

@@ -4,14 +4,12 @@ the 24-hour window, free text inside it, replies that opt out or ask to negotiat
 from datetime import timedelta
 
 import httpx
-import pytest
 
 from regua_contracts.contacts import ContactOptedOut, DebtorReplied, NegotiationRequested
 from regua_dispatch.webhooks import signature
 from regua_localstack.stack import PROVIDER_ENV
 from tests.support.channels import (
     at_local,
-    monday_after,
     next_monday,
     of_type,
     register,
@@ -20,9 +18,6 @@ from tests.support.channels import (
 )
 from tests.support.client import Platform, eventually
 from tests.support.providers import Providers
-
-__all__ = ["monday_after"]  # the fixture, imported to be used below
-pytestmark = pytest.mark.usefixtures("monday_after")
 
 STEPS = """\
       - {key: D+1, offset_days: 1, send: [[whatsapp, sms]], template: notice, tone: informative}

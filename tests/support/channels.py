@@ -3,13 +3,11 @@
 import asyncio
 import random
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
@@ -25,19 +23,6 @@ SP = ZoneInfo("America/Sao_Paulo")
 
 def at_local(day: date, hour: int = 10, minute: int = 1) -> datetime:
     return datetime.combine(day, time(hour, minute), SP).astimezone(UTC)
-
-
-@pytest.fixture
-def monday_after(platform: Platform) -> Iterator[None]:
-    """Leaves the shared simulated clock as the session starts it (a Monday, 09:00 in São Paulo), so the
-    next test's relative due dates fall on the same weekdays whatever ran before."""
-    yield
-    now = platform.now().astimezone(SP)
-    monday = now.date() + timedelta(days=(7 - now.weekday()) % 7)
-    start = datetime.combine(monday, time(9), SP)
-    if start < now:
-        start += timedelta(days=7)
-    platform.set_clock(start.astimezone(UTC))
 
 
 def next_monday(platform: Platform) -> date:

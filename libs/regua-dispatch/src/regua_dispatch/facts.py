@@ -8,6 +8,7 @@ from datetime import datetime
 from uuid import UUID
 
 import asyncpg
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from regua_compliance import ContactPolicy, DebtorFacts, evaluate
 from regua_contracts import topics
@@ -96,19 +97,32 @@ def learnt(event: AnyContactEvent, channel: str) -> tuple[str, str, str] | None:
     return None
 
 
+class _Kind(BaseModel):
+    """Just the type of a contact event: most of them (attempts, deliveries) teach a dispatcher nothing,
+    and the topic carries every dispatcher's own events, so only the few that matter are parsed whole."""
+
+    model_config = ConfigDict(extra="ignore")
+    type: str
+
+
+_TEACHING = {"contact.opted-out.v1", "contact.invalidated.v1", "contact.failed.v1", "call.outcome-recorded.v1"}
+
+
 def install_contact_facts(runtime: Runtime, channel: str) -> None:
     """Keeps this dispatcher's opt-outs and invalid contacts in step with regua.contacts.v1."""
     consumer = f"dispatch-{channel}-contact-facts"
 
-    async def handle(deliveries: list[Delivery[AnyContactEvent]]) -> list[Rejection]:
+    async def handle(deliveries: list[Delivery[_Kind]]) -> list[Rejection]:
+        found: list[AnyContactEvent] = [CONTACT_EVENT.validate_json(d.record.value or b"")
+                                        for d in deliveries if d.event.type in _TEACHING]
+        relevant = [(e, fact) for e in found if (fact := learnt(e, channel)) is not None]
+        if not relevant:
+            return []
         async with runtime.pool.acquire() as conn, conn.transaction():
-            fresh = await claim_new(conn, consumer, [d.event.event_id for d in deliveries])
-            for d in deliveries:
-                e = d.event
-                fact = learnt(e, channel) if e.event_id in fresh else None
-                if fact is None:
+            fresh = await claim_new(conn, consumer, [e.event_id for e, _ in relevant])
+            for e, (kind, what, why) in relevant:
+                if e.event_id not in fresh:
                     continue
-                kind, what, why = fact
                 debtor_id: UUID = e.debtor_id
                 if kind == "opt-out":
                     await record_opt_out(conn, e.tenant_id, debtor_id, what, why)
@@ -116,5 +130,5 @@ def install_contact_facts(runtime: Runtime, channel: str) -> None:
                     await record_invalid(conn, e.tenant_id, debtor_id, what, why)
         return []
 
-    subscribe(runtime.broker, runtime.settings, topic=topics.CONTACTS, group_id=consumer, adapter=CONTACT_EVENT,
-              handler=handle)
+    subscribe(runtime.broker, runtime.settings, topic=topics.CONTACTS, group_id=consumer,
+              adapter=TypeAdapter(_Kind), handler=handle)

@@ -9,6 +9,7 @@ A crash between 2 and 3 leaves intents unconfirmed: the redelivered command is s
 idempotency key and the provider, which already has it, answers with the first message's id."""
 
 import asyncio
+import collections
 import logging
 import uuid
 from collections.abc import Sequence
@@ -169,8 +170,8 @@ class Dispatcher:
         mine = [(c, o) for c, o in finished if c.step_id in recorded]
         messages: list[OutboxMessage] = [events.attempted(c, o.status, o.reason or "", at) for c, o in mine]
         await outbox.add(conn, messages)
-        for c, o in mine:
-            MESSAGES.labels(self.adapter.channel, c.step_key, o.status).inc()
+        for (step, status), n in collections.Counter((c.step_key, o.status) for c, o in mine).items():
+            MESSAGES.labels(self.adapter.channel, step, status).inc(n)
         return recorded
 
 

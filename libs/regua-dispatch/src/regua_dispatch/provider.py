@@ -78,6 +78,7 @@ class ProviderClient:
         self._timeout = timeout_seconds
         self._connections = connections
         self._session: aiohttp.ClientSession | None = None
+        self._counted = {r: REQUESTS.labels(channel, r) for r in ("ok", "retry", "rejected", "unavailable")}
 
     async def start(self) -> None:
         """Opens the session (it must be created inside the running event loop)."""
@@ -94,6 +95,8 @@ class ProviderClient:
     async def post(self, path: str, payload: dict[str, Any], idempotency_key: str) -> ProviderResponse:
         assert self._session is not None, "start() the client first"
         url = f"{self.base_url}{path}"
+        data = json.dumps(payload, ensure_ascii=False).encode()  # once, whatever the number of tries
+        headers = {"Idempotency-Key": idempotency_key, "Content-Type": "application/json"}
         last = "no try made"
         retry_after: float | None = None
         for attempt in range(self.retry.attempts):
@@ -102,24 +105,24 @@ class ProviderClient:
                 retry_after = None
             await self.bucket.acquire()
             try:
-                async with self._session.post(url, json=payload, headers={"Idempotency-Key": idempotency_key}) as r:
+                async with self._session.post(url, data=data, headers=headers) as r:
                     raw = await r.read()
                     status, retry_after = r.status, _retry_after(r.headers)
             except (aiohttp.ClientError, TimeoutError) as exc:
                 last = f"{type(exc).__name__}: {exc}"[:300]
-                REQUESTS.labels(self.channel, "retry").inc()
+                self._counted["retry"].inc()
                 continue
             body = _json(raw)
             if status < 300:
-                REQUESTS.labels(self.channel, "ok").inc()
+                self._counted["ok"].inc()
                 return ProviderResponse(status, body)
             if status == 429 or status >= 500:
                 last = f"HTTP {status}"
-                REQUESTS.labels(self.channel, "retry").inc()
+                self._counted["retry"].inc()
                 continue
-            REQUESTS.labels(self.channel, "rejected").inc()
+            self._counted["rejected"].inc()
             raise ProviderRejected(status, body)
-        REQUESTS.labels(self.channel, "unavailable").inc()
+        self._counted["unavailable"].inc()
         log.warning("provider unavailable", extra={"channel": self.channel, "tries": self.retry.attempts,
                                                    "last": last})
         raise ProviderUnavailable(f"{self.channel} provider unavailable after {self.retry.attempts} tries: {last}")
