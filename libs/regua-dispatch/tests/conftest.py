@@ -1,42 +1,22 @@
 """Integration fixtures: one throw-away PostgreSQL database per session, one schema per test, holding the
 dispatchers' shared tables (migrated as the SMS dispatcher does)."""
 
-import os
-import uuid
 from collections.abc import AsyncIterator
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
 
-from regua_platform.db import create_pool
-from regua_platform.migrations import migrate
-
-SERVER_DSN = os.environ.get("REGUA_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def _with_database(dsn: str, name: str) -> str:
-    return urlunsplit(urlsplit(dsn)._replace(path=f"/{name}"))
+from regua_localstack.testing import migrated_pool, scratch_database
 
 
 @pytest.fixture(scope="session")
 async def dispatch_dsn() -> AsyncIterator[str]:
-    name = f"regua_dispatch_test_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(_with_database(SERVER_DSN, "postgres"))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield _with_database(SERVER_DSN, name)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with scratch_database("regua_dispatch_test") as dsn:
+        yield dsn
 
 
 @pytest.fixture
 async def dispatch_pool(dispatch_dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    await migrate(dispatch_dsn, schema, "regua_dispatch_sms", ["regua_dispatch"])
-    pool = await create_pool(dispatch_dsn, schema, min_size=1, max_size=4)
-    try:
+    """A fresh schema with the dispatchers' shared tables, migrated as the SMS dispatcher does."""
+    async with migrated_pool(dispatch_dsn, "regua_dispatch_sms", ["regua_dispatch"]) as pool:
         yield pool
-    finally:
-        await pool.close()
