@@ -58,3 +58,17 @@ def test_defaults_to_an_aware_now() -> None:
     assert SimulatedClock().now() >= before
     assert WallClock().now().tzinfo is not None
     assert WallClock().now() >= before
+
+
+def test_a_following_clock_moves_with_the_events_it_sees_and_never_back() -> None:
+    from regua_platform.clock import EventClock, WallClock, observe, service_clock
+
+    assert isinstance(service_clock("wall"), WallClock)
+    later = datetime(2031, 3, 10, 13, tzinfo=UTC)
+    clock = service_clock("simulated", later)
+    assert isinstance(clock, EventClock) and clock.now() == later
+    observe(clock, later.replace(year=2030))
+    assert clock.now() == later
+    observe(clock, later.replace(hour=14))
+    assert clock.now() == later.replace(hour=14)
+    observe(WallClock(), later)  # the wall clock follows nothing

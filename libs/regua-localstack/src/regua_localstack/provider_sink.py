@@ -41,7 +41,9 @@ def sign(secret: str, body: bytes) -> str:
 def read_provider_log(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    text = path.read_text(encoding="utf-8")
+    complete = text[:text.rfind("\n") + 1]  # a line still being written is read next time
+    return [json.loads(line) for line in complete.splitlines() if line.strip()]
 
 
 @dataclass

@@ -41,9 +41,15 @@ class EventClock(SimulatedClock):
             self.set(instant)
 
 
-def service_clock(mode: str) -> Clock:
-    """The clock of a service that only follows time: the wall clock, or an EventClock in simulated mode."""
-    return EventClock(datetime(2000, 1, 1, tzinfo=UTC)) if mode == "simulated" else WallClock()
+def service_clock(mode: str, known: datetime | None = None) -> Clock:
+    """The clock of a service that only follows time: the wall clock, or an EventClock in simulated mode,
+    starting from the latest time the service already knows (after a restart), else from the wall clock."""
+    if mode != "simulated":
+        return WallClock()
+    clock = EventClock()
+    if known is not None:
+        clock.observe(known)
+    return clock
 
 
 def observe(clock: Clock, instant: datetime) -> None:

@@ -14,7 +14,7 @@ from regua_platform.tenants import install_tenant_directory
 
 
 async def _wire(runtime: Runtime) -> None:
-    clock = service_clock(runtime.settings.clock_mode)
+    clock = service_clock(runtime.settings.clock_mode, await store.latest_time(runtime.pool))
     runtime.extras.update(clock=clock, policy=ContactPolicy())
 
     async def on_commands(deliveries: list[Delivery[ContactRequested]]) -> list[Rejection]:

@@ -34,6 +34,15 @@ async def enqueue(conn: asyncpg.Connection, commands: Sequence[ContactRequested]
     return len(rows)
 
 
+async def latest_time(pool: asyncpg.Pool) -> datetime | None:
+    """The latest moment the queue has seen: its last call, or the last command's planned time (a
+    callback's future time does not count). A simulated clock resumes from here after a restart."""
+    found: datetime | None = await pool.fetchval(
+        "SELECT greatest((SELECT max(called_at) FROM calls), "
+        "(SELECT max(not_before) FROM call_tasks WHERE calls = 0))")
+    return found
+
+
 async def candidates(conn: asyncpg.Connection, tenant_id: str, now: datetime, today: date,
                      stale_before: datetime, limit: int) -> list[asyncpg.Record]:
     """Due tasks, best first, locked for this transaction (agents fetching at once get different ones).

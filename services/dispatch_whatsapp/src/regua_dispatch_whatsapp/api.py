@@ -38,7 +38,7 @@ class Status(_Loose):
 class Incoming(_Loose):
     sender: str = Field(alias="from")
     id: str
-    timestamp: str
+    timestamp: int  # Unix seconds, sent as a string
     type: str
     text: dict[str, Any] | None = None
     button: dict[str, Any] | None = None
@@ -93,7 +93,7 @@ async def notify(request: Request) -> dict[str, int]:
     values = [c.value for e in note.entry for c in e.changes if c.field == "messages"]
     receipts = [Receipt(s.id, s.status, "; ".join(f"{e.code} {e.title}".strip() for e in s.errors) or s.status,
                         step_id=step_reference(s.biz_opaque_callback_data)) for v in values for s in v.statuses]
-    messages = [InboundMessage(m.id, "+" + m.sender, m.body(), datetime.fromtimestamp(int(m.timestamp), UTC),
+    messages = [InboundMessage(m.id, "+" + m.sender, m.body(), datetime.fromtimestamp(m.timestamp, UTC),
                                (m.context or {}).get("id")) for v in values for m in v.messages]
     clock = runtime.extras["clock"]
     for m in messages:
