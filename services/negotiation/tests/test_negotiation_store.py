@@ -13,7 +13,15 @@ import pytest
 
 from regua_contracts import topics
 from regua_contracts.common import Debtor, NewInvoice
-from regua_contracts.invoices import InvoiceRegistered, PaymentRecorded
+from regua_contracts.contacts import (
+    CONTACT_EVENT,
+    CONTACT_REQUESTED,
+    NEGOTIATION_TEMPLATE,
+    ContactAttempted,
+    ContactRequested,
+    Recipient,
+)
+from regua_contracts.invoices import InvoiceCancelled, InvoiceRegistered, PaymentRecorded
 from regua_negotiation import handlers, store
 from regua_negotiation.domain.policy import DiscountRule, NegotiationPolicy
 from regua_platform.tenants import Tenant, hash_api_key, upsert_tenant
@@ -33,10 +41,22 @@ async def invoice(conn: asyncpg.Connection, debtor_id: UUID, cents: int, due: da
     return invoice_id
 
 
-async def outbox_types(conn: asyncpg.Connection) -> list[str]:
+async def outbox_types(conn: asyncpg.Connection, topic: str = topics.AGREEMENTS) -> list[str]:
     rows = await conn.fetch("SELECT topic, payload FROM outbox ORDER BY id")
-    assert all(r["topic"] == topics.AGREEMENTS for r in rows)
+    assert all(r["topic"] == topic for r in rows)
     return [json.loads(r["payload"])["type"] for r in rows]
+
+
+def negotiation_step(debtor_id: UUID, channel: str = "whatsapp") -> ContactRequested:
+    return ContactRequested(
+        occurred_at=NOW, tenant_id=TENANT.id, step_id=uuid4(), step_key="D+10", channel=channel,
+        template=NEGOTIATION_TEMPLATE, tone="cordial",
+        recipient=Recipient(debtor_id=debtor_id, name="Ana Souza", phone="+5511987654321"),
+        creditor=TENANT.creditor, invoices=[], scheduled_for=NOW)
+
+
+def sign(tenant_id: str, debtor_id: UUID, now: datetime, validity_days: int) -> str:
+    return f"https://pagar.example/s/{tenant_id}.{debtor_id}.{now.date()}.{validity_days}"
 
 
 @pytest.fixture
@@ -131,3 +151,56 @@ async def test_concurrent_acceptances_make_one_agreement(conn: asyncpg.Connectio
     results = await asyncio.gather(*(accept(o["offer_id"]) for o in offers))
     assert sorted(results) == ["accepted", "the offer is superseded"]
     assert len(await store.agreements_of(conn, TENANT.id, debtor)) == 1
+
+
+async def test_a_negotiation_step_leaves_with_the_current_offers_and_a_link(conn: asyncpg.Connection) -> None:
+    debtor = uuid4()
+    await invoice(conn, debtor, 10_000, date(2024, 1, 31))  # 30 days late: fine 200, interest 100 waived
+    step = negotiation_step(debtor)
+    message = await handlers.complete_offer_message(conn, step, TODAY, NOW, sign)
+    assert message.topic == topics.contact_commands("whatsapp") and message.key == str(debtor)
+    sent = CONTACT_REQUESTED.validate_json(message.event.model_dump_json())  # survives the wire
+    assert (sent.step_id, sent.event_id) == (step.step_id, step.event_id)  # the ruler's idempotency key
+    assert [(o.installments, o.total_cents, o.installment_cents, o.first_due, o.discount_cents)
+            for o in sent.offers] == [(1, 10_000, 10_000, date(2024, 3, 2), 300),
+                                      (2, 10_000, 5_000, date(2024, 3, 2), 300)]
+    assert {o.expires_on for o in sent.offers} == {date(2024, 3, 6)}
+    assert sent.self_service_url == f"https://pagar.example/s/{TENANT.id}.{debtor}.2024-03-01.7"
+    offered = {o["offer_id"] for o in await handlers.current_offers(conn, TENANT.id, debtor, TODAY, NOW)}
+    again = await handlers.complete_offer_message(conn, negotiation_step(debtor), TODAY, NOW, sign)
+    assert again.event.offers == sent.offers  # type: ignore[attr-defined]
+    assert {o["offer_id"] for o in await handlers.current_offers(conn, TENANT.id, debtor, TODAY, NOW)} == offered
+
+
+async def test_a_negotiation_step_with_nothing_left_to_negotiate_is_not_sent(conn: asyncpg.Connection) -> None:
+    debtor = uuid4()
+    await invoice(conn, debtor, 10_000, date(2024, 2, 1))
+    offers = await handlers.current_offers(conn, TENANT.id, debtor, TODAY, NOW)
+    await handlers.accept_offer(conn, TENANT, offers[0]["offer_id"], "agent", TODAY, NOW)  # all under agreement
+    step = negotiation_step(debtor, "sms")
+    message = await handlers.complete_offer_message(conn, step, TODAY, NOW, sign)
+    assert message.topic == topics.CONTACTS
+    attempt = CONTACT_EVENT.validate_json(message.event.model_dump_json())
+    assert isinstance(attempt, ContactAttempted)
+    assert (attempt.step_id, attempt.outcome, attempt.reason) == (step.step_id, "suppressed",
+                                                                  "nothing left to negotiate")
+
+
+async def test_cancelling_an_invoice_cancels_its_agreement(conn: asyncpg.Connection) -> None:
+    debtor = uuid4()
+    kept = await invoice(conn, debtor, 10_000, date(2024, 2, 1))
+    cancelled = await invoice(conn, debtor, 4_000, date(2024, 2, 5))
+    offers = await handlers.current_offers(conn, TENANT.id, debtor, TODAY, NOW)
+    agreement_id = await handlers.accept_offer(conn, TENANT, offers[1]["offer_id"], "agent", TODAY, NOW)
+    await handlers.on_cancellation(conn, InvoiceCancelled(occurred_at=NOW, tenant_id=TENANT.id, invoice_id=cancelled,
+                                                          debtor_id=debtor, reason="issued in error"), NOW)
+    row = await store.agreement(conn, TENANT.id, agreement_id)
+    assert row is not None and row["status"] == "cancelled" and "cancelled by the creditor" in row["reason"]
+    assert await outbox_types(conn) == ["agreement.created.v1", "agreement.cancelled.v1"]
+    renewed = await handlers.current_offers(conn, TENANT.id, debtor, TODAY, NOW)
+    assert [o["invoice_ids"] for o in renewed] == [[kept], [kept]] and renewed[0]["total_cents"] == 10_000
+    # A cancellation outside any agreement changes no agreement.
+    await handlers.on_cancellation(conn, InvoiceCancelled(occurred_at=NOW, tenant_id=TENANT.id, invoice_id=kept,
+                                                          debtor_id=debtor, reason="paid elsewhere"), NOW)
+    assert await outbox_types(conn) == ["agreement.created.v1", "agreement.cancelled.v1"]
+    assert await handlers.current_offers(conn, TENANT.id, debtor, TODAY, NOW) == []

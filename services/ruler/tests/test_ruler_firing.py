@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from regua_compliance import ContactPolicy, DebtorFacts, PastContact
-from regua_ruler.domain.firing import DueStep, plan_firing, representative
+from regua_ruler.domain.firing import DueStep, answer_channels, plan_firing, representative
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 POLICY = ContactPolicy()
@@ -153,3 +153,38 @@ def test_the_most_advanced_step_speaks_for_a_consolidated_message() -> None:
     d5 = due(step_key="D+5", offset_days=5)
     assert representative([d1, d10, d5]) == d10
     assert representative([d5]) == d5
+
+
+def answer(channels: tuple[str, ...] = ("whatsapp", "sms", "email"), **over: Any) -> DueStep:
+    fields: dict[str, Any] = dict(step_key="answer:0123456789ab", template="negotiation", tone="cordial",
+                                  offset_days=9, fire_at=NOW)
+    return due(channels, **(fields | over))
+
+
+def test_an_answer_to_the_debtors_request_is_not_held_by_the_channel_interval() -> None:
+    history = (PastContact("whatsapp", NOW - timedelta(hours=2)),)
+    step = answer()
+    assert dict(plan_firing([step], facts(history=history), NOW, POLICY, GRACE).messages) == \
+        {(TENANT, DEBTOR, "whatsapp"): [step]}
+    planned = due(("whatsapp",), step_key="D+10", template="negotiation")  # a planned step still waits
+    assert plan_firing([planned], facts(history=history), NOW, POLICY, GRACE).rescheduled[0][2] == "whatsapp-interval"
+
+
+def test_an_answer_still_obeys_opt_outs_and_hours() -> None:
+    plan = plan_firing([answer()], facts(opted_out=frozenset({"whatsapp"})), NOW, POLICY, GRACE)
+    assert list(plan.messages) == [(TENANT, DEBTOR, "sms")]  # the next channel of the answer
+    evening = sp(2027, 3, 10, 21)
+    plan = plan_firing([answer(fire_at=evening)], facts(), evening, POLICY, GRACE)
+    assert plan.rescheduled[0][1:] == (sp(2027, 3, 11, 8), "contact-hours") and not plan.messages
+
+
+def test_an_answer_goes_first_on_the_channel_the_debtor_wrote_on() -> None:
+    assert answer_channels("sms") == ["sms", "whatsapp", "email"]
+    assert answer_channels("whatsapp") == ["whatsapp", "sms", "email"]
+    assert answer_channels("phone") == ["whatsapp", "sms", "email"]  # an agent's request: text channels only
+
+
+def test_an_answer_speaks_for_the_message_it_is_consolidated_into() -> None:
+    d5 = due(step_key="D+5", offset_days=5)
+    reply = answer(offset_days=5)
+    assert representative([d5, reply]) == reply

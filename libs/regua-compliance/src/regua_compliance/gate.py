@@ -35,8 +35,11 @@ class Decision:
         return cls(True)
 
 
-def evaluate(channel: str, at: datetime, facts: DebtorFacts, policy: ContactPolicy) -> Decision:
-    """Checks, in order: opt-out, contact validity, call caps, channel interval, hours and holidays."""
+def evaluate(channel: str, at: datetime, facts: DebtorFacts, policy: ContactPolicy, *,
+             answer: bool = False) -> Decision:
+    """Checks, in order: opt-out, contact validity, call caps, channel interval, hours and holidays.
+    An ``answer`` to the debtor's own request (offers they asked for) is not a collection message: the
+    channel interval does not hold it back; every other rule does."""
     if channel in facts.opted_out:
         return Decision(False, "opt-out")
     if _CONTACT_OF.get(channel) in facts.invalid_contacts:
@@ -52,7 +55,7 @@ def evaluate(channel: str, at: datetime, facts: DebtorFacts, policy: ContactPoli
             free_at = calls[len(calls) - policy.max_calls] + policy.call_window
             if retry_at is None or free_at > retry_at:
                 rule, retry_at = "call-cap", free_at
-    interval = policy.min_interval.get(channel)
+    interval = None if answer else policy.min_interval.get(channel)
     if interval is not None:
         last = max((c.at for c in facts.history if c.channel == channel and c.at <= at), default=None)
         if last is not None and at - last < interval and (retry_at is None or last + interval > retry_at):

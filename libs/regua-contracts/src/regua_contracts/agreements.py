@@ -1,5 +1,6 @@
 """Facts about negotiated agreements, published by negotiation on AGREEMENTS. Keyed by debtor id.
-The ruler pauses the agreement's invoices while it runs, resumes them if it breaks, stops them when settled."""
+The ruler pauses the agreement's invoices while it runs, resumes them if it breaks or is cancelled, stops them
+when settled."""
 
 from datetime import date
 from typing import Annotated, Literal
@@ -40,5 +41,19 @@ class AgreementSettled(Event):
     paid_cents: int
 
 
-AnyAgreementEvent = Annotated[AgreementCreated | AgreementBroken | AgreementSettled, Field(discriminator="type")]
+class AgreementCancelled(Event):
+    """The creditor cancelled an invoice of the agreement: the agreement no longer stands (no discount is
+    revoked, it was not the debtor's fault); the remaining invoices resume on the ruler and can be negotiated
+    again."""
+
+    type: Literal["agreement.cancelled.v1"] = "agreement.cancelled.v1"
+    agreement_id: UUID
+    debtor_id: UUID
+    invoice_ids: list[UUID]
+    reason: str
+
+
+AnyAgreementEvent = Annotated[
+    AgreementCreated | AgreementBroken | AgreementSettled | AgreementCancelled, Field(discriminator="type")
+]
 AGREEMENT_EVENT = TypeAdapter[AnyAgreementEvent](AnyAgreementEvent)

@@ -1,7 +1,8 @@
 """Contact commands (ruler -> a channel's dispatcher) and contact facts (dispatchers -> everyone)."""
 
+import re
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 from uuid import UUID
 
 from pydantic import Field, TypeAdapter
@@ -17,6 +18,22 @@ class Recipient(Contract):
     state: str | None = None
 
 
+#: Contact commands with this template carry the debtor's offers: the ruler routes them through negotiation
+#: (topics.OFFER_COMMANDS), which fills ``offers`` and ``self_service_url`` and forwards them to the channel.
+NEGOTIATION_TEMPLATE: Final = "negotiation"
+
+
+class OfferSummary(Contract):
+    """One option of the debtor's offer menu, as a message shows it."""
+
+    installments: int
+    total_cents: int
+    installment_cents: int = Field(description="the first installment's amount (the others differ by cents)")
+    first_due: date
+    discount_cents: int
+    expires_on: date
+
+
 class ContactRequested(Event):
     """Send one message for one ruler step. ``step_id`` is the idempotency key end to end."""
 
@@ -30,6 +47,8 @@ class ContactRequested(Event):
     creditor: Creditor
     invoices: list[InvoiceSummary]
     scheduled_for: datetime
+    offers: list[OfferSummary] = Field(default=[], description="filled by negotiation for the negotiation template")
+    self_service_url: str | None = Field(default=None, description="signed, expiring link to the debtor's page")
 
 
 class ContactAttempted(Event):
@@ -80,6 +99,17 @@ class ContactInvalidated(Event):
     reason: str
 
 
+#: A reply that accepts an offer by its number of installments: "ACORDO" or "ACORDO 1" pays in full,
+#: "ACORDO 3" (or "acordo 3x") takes the three-installment offer. Dispatchers recognise it, negotiation acts.
+OFFER_REPLY_CODE: Final = re.compile(r"^\s*acordo\s*(\d{1,2})?\s*x?\s*[.!]?\s*$", re.IGNORECASE)
+
+
+def accepted_installments(text: str) -> int | None:
+    """The number of installments a reply code accepts, or None when the text is not a reply code."""
+    match = OFFER_REPLY_CODE.match(text)
+    return int(match.group(1) or 1) if match else None
+
+
 class DebtorReplied(Event):
     type: Literal["debtor.replied.v1"] = "debtor.replied.v1"
     debtor_id: UUID
@@ -89,7 +119,8 @@ class DebtorReplied(Event):
 
 
 class NegotiationRequested(Event):
-    """The debtor (by reply) or an agent asked for an offer."""
+    """The debtor (by reply) or an agent asked for an offer. The ruler answers it with a message carrying the
+    offers on ``channel`` (or the next usable one), through the compliance gate."""
 
     type: Literal["negotiation.requested.v1"] = "negotiation.requested.v1"
     debtor_id: UUID

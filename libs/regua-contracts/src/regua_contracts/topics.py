@@ -12,6 +12,9 @@ INVOICES: Final = "regua.invoices.v1"
 CASES: Final = "regua.cases.v1"
 #: Facts about negotiated agreements, published by negotiation. Keyed by debtor id.
 AGREEMENTS: Final = "regua.agreements.v1"
+#: Contact commands of negotiation steps on their way to a channel: the ruler sends them here, negotiation
+#: adds the offer menu and the self-service link and forwards them to the channel's topic. Keyed by debtor id.
+OFFER_COMMANDS: Final = "regua.offer-commands.v1"
 #: Facts about contacts (attempts, opt-outs), published by the dispatchers. Keyed by debtor id.
 CONTACTS: Final = "regua.contacts.v1"
 
@@ -31,5 +34,6 @@ def dead_letter(topic: str) -> str:
 
 
 def all_topics() -> list[str]:
-    base = [CLIENT_COMMANDS, TENANTS, INVOICES, CASES, AGREEMENTS, CONTACTS, *(contact_commands(c) for c in CHANNELS)]
+    base = [CLIENT_COMMANDS, TENANTS, INVOICES, CASES, AGREEMENTS, CONTACTS, OFFER_COMMANDS,
+            *(contact_commands(c) for c in CHANNELS)]
     return base + [dead_letter(t) for t in base]

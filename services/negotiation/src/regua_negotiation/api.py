@@ -1,14 +1,19 @@
 """The negotiation API for client companies and their agents: the policy (versioned), a debtor's offers,
 accepting one, agreements, and the debtor's self-service link."""
 
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict
 
+from regua_contracts import topics
+from regua_contracts.contacts import NegotiationRequested
 from regua_negotiation import handlers, store, views
 from regua_negotiation.domain.policy import NegotiationPolicy
+from regua_platform import outbox
 from regua_platform.http import ApiError
+from regua_platform.outbox import OutboxMessage
 from regua_platform.service import runtime_of
 from regua_platform.tenants import TenantDep
 
@@ -42,6 +47,27 @@ async def offers(request: Request, debtor_id: UUID, tenant: TenantDep) -> dict[s
         debts = views.debts_view(await store.open_debts(conn, tenant.id, debtor_id), today, policy)
     return {"debtor_id": str(debtor_id), "today": today.isoformat(), "debts": debts,
             "offers": [views.offer_view(r) for r in rows]}
+
+
+class SendOffers(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    channel: Literal["whatsapp", "sms", "email"] = "email"
+
+
+@router.post("/debtors/{debtor_id}/offers/send", status_code=202)
+async def send_offers(request: Request, debtor_id: UUID, body: SendOffers, tenant: TenantDep) -> dict[str, str]:
+    """An agent asks for the debtor's offers to be sent: the ruler answers on ``channel`` (or the next usable
+    one) through the compliance gate, as it answers the debtor's own request."""
+    runtime = runtime_of(request)
+    _, now = views.today_and_now(runtime)
+    async with runtime.pool.acquire() as conn, conn.transaction():
+        debtor, _ = await store.debtor_and_creditor(conn, tenant.id, debtor_id)
+        if not debtor:
+            raise ApiError(404, "debtor_id", "no such debtor")
+        event = NegotiationRequested(occurred_at=now, tenant_id=tenant.id, debtor_id=debtor_id,
+                                     channel=body.channel, source="agent")
+        await outbox.add(conn, [OutboxMessage(topics.CONTACTS, str(debtor_id), event)])
+    return {"request_id": str(event.event_id), "channel": body.channel}
 
 
 @router.post("/offers/{offer_id}/accept", status_code=201)

@@ -1,13 +1,15 @@
 """One function per command or event: load, decide with the domain, save with the outbox."""
 
+from collections.abc import Callable
 from datetime import date, datetime
 from uuid import UUID, uuid4
 
 import asyncpg
 
 from regua_contracts import topics
-from regua_contracts.agreements import AgreementBroken, AgreementCreated, AgreementSettled
-from regua_contracts.invoices import PaymentRecorded
+from regua_contracts.agreements import AgreementBroken, AgreementCancelled, AgreementCreated, AgreementSettled
+from regua_contracts.contacts import ContactAttempted, ContactRequested, OfferSummary
+from regua_contracts.invoices import InvoiceCancelled, PaymentRecorded
 from regua_negotiation import store
 from regua_negotiation.domain import agreements as rules
 from regua_negotiation.domain.agreements import Installment
@@ -103,6 +105,46 @@ async def on_payment(conn: asyncpg.Connection, e: PaymentRecorded, today: date, 
                                  invoice_ids=list(agreement["invoice_ids"]),
                                  paid_cents=sum(i.paid_cents for i in plan))
         await outbox.add(conn, [OutboxMessage(topics.AGREEMENTS, str(agreement["debtor_id"]), event)])
+
+
+async def on_cancellation(conn: asyncpg.Connection, e: InvoiceCancelled, now: datetime) -> None:
+    """A cancelled invoice leaves every offer that covers it stale and the agreement that covers it void:
+    the agreement is cancelled (what was paid stays recorded) and its other invoices go back to the ruler."""
+    external_id = await store.cancel_invoice(conn, e.invoice_id)
+    agreement = await store.active_agreement_of_invoice(conn, e.invoice_id)
+    if agreement is None:
+        return
+    reason = f"invoice {external_id or e.invoice_id} cancelled by the creditor"
+    await store.close_agreement(conn, agreement["agreement_id"], "cancelled", now, reason)
+    event = AgreementCancelled(occurred_at=now, tenant_id=agreement["tenant_id"],
+                               agreement_id=agreement["agreement_id"], debtor_id=agreement["debtor_id"],
+                               invoice_ids=list(agreement["invoice_ids"]), reason=reason)
+    await outbox.add(conn, [OutboxMessage(topics.AGREEMENTS, str(agreement["debtor_id"]), event)])
+
+
+SignLink = Callable[[str, UUID, datetime, int], str]
+
+
+async def complete_offer_message(conn: asyncpg.Connection, command: ContactRequested, today: date, now: datetime,
+                                 sign_link: SignLink) -> OutboxMessage:
+    """A negotiation step on its way to its channel gets the debtor's current offers and a signed link to
+    the self-service page. With nothing left to negotiate (paid or agreed since the ruler fired the step) the
+    message is not sent: a suppressed attempt is recorded instead."""
+    offers = await current_offers(conn, command.tenant_id, command.recipient.debtor_id, today, now)
+    debtor_id = command.recipient.debtor_id
+    if not offers:
+        attempt = ContactAttempted(occurred_at=now, tenant_id=command.tenant_id, step_id=command.step_id,
+                                   step_key=command.step_key, channel=command.channel, debtor_id=debtor_id,
+                                   invoice_ids=[i.invoice_id for i in command.invoices], outcome="suppressed",
+                                   reason="nothing left to negotiate")
+        return OutboxMessage(topics.CONTACTS, str(debtor_id), attempt)
+    _, policy, _ = await store.current_policy(conn, command.tenant_id)
+    summaries = [OfferSummary(installments=o["installments"], total_cents=o["total_cents"],
+                              installment_cents=o["amounts"][0], first_due=o["due_dates"][0],
+                              discount_cents=o["discount_cents"], expires_on=o["expires_on"]) for o in offers]
+    link = sign_link(command.tenant_id, debtor_id, now, policy.link_validity_days)
+    completed = command.model_copy(update={"offers": summaries, "self_service_url": link})
+    return OutboxMessage(topics.contact_commands(command.channel), str(debtor_id), completed)
 
 
 async def break_late_agreements(pool: asyncpg.Pool, today: date, now: datetime) -> int:

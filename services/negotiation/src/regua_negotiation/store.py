@@ -56,8 +56,11 @@ async def record_payment(conn: Conn, invoice_id: UUID, outstanding: int, paid_on
         invoice_id, outstanding, paid_on)
 
 
-async def cancel_invoice(conn: Conn, invoice_id: UUID) -> None:
-    await conn.execute("UPDATE invoices SET status = 'cancelled' WHERE invoice_id = $1", invoice_id)
+async def cancel_invoice(conn: Conn, invoice_id: UUID) -> str | None:
+    """Marks the invoice cancelled; its external id (None for an invoice never seen)."""
+    external_id: str | None = await conn.fetchval(
+        "UPDATE invoices SET status = 'cancelled' WHERE invoice_id = $1 RETURNING external_id", invoice_id)
+    return external_id
 
 
 async def open_debts(conn: Conn, tenant_id: str, debtor_id: UUID) -> list[Debt]:
@@ -191,7 +194,7 @@ async def load_simulated_clock(conn: Conn) -> datetime | None:
 
 async def save_simulated_clock(conn: Conn, now: datetime) -> None:
     await conn.execute("INSERT INTO simulated_clock (id, now) VALUES (true, $1) "
-                       "ON CONFLICT (id) DO UPDATE SET now = $1", now)
+                       "ON CONFLICT (id) DO UPDATE SET now = greatest(simulated_clock.now, $1)", now)
 
 
 async def tenant(conn: Conn, tenant_id: str) -> Tenant | None:

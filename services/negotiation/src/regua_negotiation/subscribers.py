@@ -1,23 +1,34 @@
-"""Kafka entrypoints: invoice facts keep the read model and pay installments; a negotiation request makes
-offers; a reply code ("ACORDO 3") accepts one."""
+"""Kafka entrypoints: invoice facts keep the read model, pay installments and void agreements of cancelled
+invoices; the ruler's negotiation messages get their offers and link here on their way to the channel; a reply
+code ("ACORDO 3") accepts an offer."""
 
 import logging
-import re
+from datetime import datetime
+from uuid import UUID
 
 from regua_contracts import topics
-from regua_contracts.contacts import CONTACT_EVENT, AnyContactEvent, DebtorReplied, NegotiationRequested
+from regua_contracts.contacts import (
+    CONTACT_EVENT,
+    CONTACT_REQUESTED,
+    AnyContactEvent,
+    ContactRequested,
+    DebtorReplied,
+    accepted_installments,
+)
 from regua_contracts.invoices import INVOICE_EVENT, AnyInvoiceEvent, InvoiceRegistered, PaymentRecorded
 from regua_negotiation import handlers, store, views
+from regua_platform import outbox
 from regua_platform.inbox import claim_new
 from regua_platform.kafka import Delivery, Rejection, subscribe
 from regua_platform.service import Runtime
 
 log = logging.getLogger(__name__)
-#: "ACORDO" or "ACORDO 1" accepts paying in full, "ACORDO 3" (or "acordo 3x") the three-installment offer.
-REPLY_CODE = re.compile(r"^\s*acordo\s*(\d{1,2})?\s*x?\s*$", re.IGNORECASE)
 
 
 def wire(runtime: Runtime) -> None:
+    def sign_link(tenant_id: str, debtor_id: UUID, now: datetime, validity_days: int) -> str:
+        return views.self_service_link(runtime, tenant_id, debtor_id, now, validity_days)["url"]
+
     async def on_invoices(deliveries: list[Delivery[AnyInvoiceEvent]]) -> list[Rejection]:
         today, now = views.today_and_now(runtime)
         async with runtime.pool.acquire() as conn, conn.transaction():
@@ -31,7 +42,17 @@ def wire(runtime: Runtime) -> None:
                 elif isinstance(e, PaymentRecorded):
                     await handlers.on_payment(conn, e, today, now)
                 else:
-                    await store.cancel_invoice(conn, e.invoice_id)
+                    await handlers.on_cancellation(conn, e, now)
+        return []
+
+    async def on_offer_commands(deliveries: list[Delivery[ContactRequested]]) -> list[Rejection]:
+        async with runtime.pool.acquire() as conn, conn.transaction():
+            await views.follow(runtime, conn, max(d.event.occurred_at for d in deliveries))
+            today, now = views.today_and_now(runtime)
+            fresh = await claim_new(conn, "negotiation-offer-commands", [d.event.event_id for d in deliveries])
+            completed = [await handlers.complete_offer_message(conn, d.event, today, now, sign_link)
+                         for d in deliveries if d.event.event_id in fresh]
+            await outbox.add(conn, completed)
         return []
 
     async def on_contacts(deliveries: list[Delivery[AnyContactEvent]]) -> list[Rejection]:
@@ -40,20 +61,18 @@ def wire(runtime: Runtime) -> None:
             fresh = await claim_new(conn, "negotiation-contacts", [d.event.event_id for d in deliveries])
             for d in deliveries:
                 e = d.event
-                if e.event_id not in fresh:
+                if e.event_id not in fresh or not isinstance(e, DebtorReplied):
                     continue
-                if isinstance(e, NegotiationRequested):
-                    offers = await handlers.current_offers(conn, e.tenant_id, e.debtor_id, today, now)
-                    # ContactRequested has no field for the self-service link: offers are made and kept here,
-                    # read through the API or the link an agent sends; no message is sent from here.
-                    log.info("offers made on request", extra={"offers": len(offers), "source": e.source})
-                elif isinstance(e, DebtorReplied) and (match := REPLY_CODE.match(e.text)):
-                    agreement = await handlers.accept_by_reply(conn, e.tenant_id, e.debtor_id,
-                                                               int(match.group(1) or 1), today, now)
+                installments = accepted_installments(e.text)
+                if installments is not None:
+                    agreement = await handlers.accept_by_reply(conn, e.tenant_id, e.debtor_id, installments,
+                                                               today, now)
                     log.info("reply code", extra={"accepted": agreement is not None})
         return []
 
     subscribe(runtime.broker, runtime.settings, topic=topics.INVOICES, group_id="negotiation-invoices",
               adapter=INVOICE_EVENT, handler=on_invoices)
+    subscribe(runtime.broker, runtime.settings, topic=topics.OFFER_COMMANDS, group_id="negotiation-offer-commands",
+              adapter=CONTACT_REQUESTED, handler=on_offer_commands)
     subscribe(runtime.broker, runtime.settings, topic=topics.CONTACTS, group_id="negotiation-contacts",
               adapter=CONTACT_EVENT, handler=on_contacts)

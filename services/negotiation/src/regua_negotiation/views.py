@@ -11,7 +11,7 @@ from regua_negotiation import store
 from regua_negotiation.domain.debt import Debt, update
 from regua_negotiation.domain.policy import NegotiationPolicy
 from regua_platform import links
-from regua_platform.clock import Clock
+from regua_platform.clock import Clock, SimulatedClock
 from regua_platform.service import Runtime
 
 LINK_PURPOSE = "negotiation"
@@ -22,6 +22,15 @@ def today_and_now(runtime: Runtime) -> tuple[date, datetime]:
     clock: Clock = runtime.extras["clock"]
     now = clock.now()
     return now.astimezone(ZoneInfo(runtime.settings.timezone)).date(), now
+
+
+async def follow(runtime: Runtime, conn: asyncpg.Connection, instant: datetime) -> None:
+    """A simulated clock (tests, demo) catches up with the ruler's time carried by a command, so offers made
+    for a message count days late as of the moment the message goes out; the wall clock needs nothing."""
+    clock: Clock = runtime.extras["clock"]
+    if isinstance(clock, SimulatedClock) and instant > clock.now():
+        clock.set(instant)
+        await store.save_simulated_clock(conn, instant)
 
 
 def offer_view(row: asyncpg.Record) -> dict[str, Any]:

@@ -1,20 +1,21 @@
 """Ruler use cases. Each writes its state and the events it causes in the caller's transaction (outbox)."""
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import asyncpg
 from prometheus_client import Counter
 
+from regua_compliance.calendar import time_zone
 from regua_contracts import topics
 from regua_contracts.cases import CaseExhausted, CaseOpened, CasePaused, CaseResumed, CaseStopped
 from regua_contracts.common import Creditor, InvoiceSummary
-from regua_contracts.contacts import ContactRequested, Recipient
+from regua_contracts.contacts import NEGOTIATION_TEMPLATE, ContactRequested, NegotiationRequested, Recipient
 from regua_contracts.invoices import InvoiceCancelled, InvoiceRegistered, PaymentRecorded
 from regua_platform import outbox
 from regua_platform.outbox import OutboxMessage
-from regua_ruler.domain.firing import DueStep, plan_firing, representative
+from regua_ruler.domain.firing import ANSWER_PREFIX, DueStep, answer_channels, plan_firing, representative
 from regua_ruler.domain.planning import Schedule, choose_segment, message_id, plan_steps, thank_you_id, variant_of
 from regua_ruler.domain.profiles import CaseFacts
 from regua_ruler.profiles import Profile
@@ -25,7 +26,10 @@ STEPS_FIRED = Counter("regua_ruler_steps_fired_total", "Ruler step slots turned 
 STEPS_SKIPPED = Counter("regua_ruler_steps_skipped_total", "Due step slots skipped", ["reason"])
 GATE_HELD = Counter("regua_ruler_gate_held_total", "Due step slots the compliance gate rescheduled", ["rule"])
 CASES_CLOSED = Counter("regua_ruler_cases_closed_total", "Cases stopped or exhausted", ["reason"])
+ANSWERS = Counter("regua_ruler_negotiation_answers_total", "Debtors' requests for offers", ["result"])
 RULER_NAME = "default"
+#: Repeated requests for offers within this time get one answer.
+ANSWER_QUIET = timedelta(hours=1)
 
 
 async def open_case(conn: asyncpg.Connection, event: InvoiceRegistered, profile: Profile, now: datetime,
@@ -162,6 +166,17 @@ def _due_step(row: asyncpg.Record) -> DueStep:
                    has_email=bool(recipient.get("email")), has_phone=bool(recipient.get("phone")))
 
 
+async def answer_negotiation_request(conn: asyncpg.Connection, e: NegotiationRequested, now: datetime) -> bool:
+    """The debtor (or an agent for them) asked for offers: a one-off negotiation step, due now, on the
+    debtor's active case. It is sent like any step, so the compliance gate applies (not the channel interval:
+    the debtor asked) and negotiation fills in the offers on its way to the channel."""
+    added = await cases.add_answer_step(
+        conn, e.tenant_id, e.debtor_id, f"{ANSWER_PREFIX}{e.event_id.hex[:12]}", answer_channels(e.channel),
+        NEGOTIATION_TEMPLATE, now, now.astimezone(time_zone(None)).date(), ANSWER_QUIET)
+    ANSWERS.labels("scheduled" if added else "no-active-case-or-recent-answer").inc()
+    return added is not None
+
+
 def _command(mid: UUID, channel: str, lead: DueStep, rows: list[asyncpg.Record], now: datetime) -> OutboxMessage:
     first = rows[0]
     invoices = {r["invoice_id"]: InvoiceSummary.model_validate_json(r["invoice"]) for r in rows}
@@ -172,4 +187,6 @@ def _command(mid: UUID, channel: str, lead: DueStep, rows: list[asyncpg.Record],
         invoices=sorted(invoices.values(), key=lambda i: (i.due_date, i.external_id)),
         scheduled_for=min(r["fire_at"] for r in rows),
     )
-    return OutboxMessage(topics.contact_commands(channel), str(lead.debtor_id), command)
+    # Negotiation adds the offers and the self-service link, then forwards the command to the channel.
+    topic = topics.OFFER_COMMANDS if lead.template == NEGOTIATION_TEMPLATE else topics.contact_commands(channel)
+    return OutboxMessage(topic, str(lead.debtor_id), command)

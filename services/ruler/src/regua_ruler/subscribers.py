@@ -1,5 +1,5 @@
-"""Kafka entrypoints: invoice facts open and close cases; contact facts feed the compliance gate and pause
-cases on a promise to pay."""
+"""Kafka entrypoints: invoice facts open and close cases; contact facts feed the compliance gate, pause
+cases on a promise to pay and answer requests for offers."""
 
 import asyncio
 from datetime import datetime, time, timedelta
@@ -8,7 +8,13 @@ import asyncpg
 
 from regua_compliance.calendar import time_zone
 from regua_contracts import topics
-from regua_contracts.agreements import AGREEMENT_EVENT, AgreementBroken, AgreementCreated, AnyAgreementEvent
+from regua_contracts.agreements import (
+    AGREEMENT_EVENT,
+    AgreementBroken,
+    AgreementCancelled,
+    AgreementCreated,
+    AnyAgreementEvent,
+)
 from regua_contracts.contacts import (
     CONTACT_EVENT,
     AnyContactEvent,
@@ -16,6 +22,7 @@ from regua_contracts.contacts import (
     ContactFailed,
     ContactInvalidated,
     ContactOptedOut,
+    NegotiationRequested,
 )
 from regua_contracts.invoices import INVOICE_EVENT, AnyInvoiceEvent, InvoiceRegistered
 from regua_platform.clock import Clock
@@ -70,6 +77,8 @@ def wire(runtime: Runtime) -> None:
                     await facts.add_flag(conn, e.tenant_id, e.debtor_id, "invalid", _CONTACT_OF[e.channel])
                 elif isinstance(e, CallOutcomeRecorded):
                     await _on_call(conn, e, now)
+                elif isinstance(e, NegotiationRequested):
+                    await handlers.answer_negotiation_request(conn, e, now)
         return []
 
     async def _on_call(conn: asyncpg.Connection, e: CallOutcomeRecorded, now: datetime) -> None:
@@ -84,7 +93,8 @@ def wire(runtime: Runtime) -> None:
             await handlers.pause(conn, e.tenant_id, e.debtor_id, invoice_ids, "promise", until, now)
 
     async def on_agreements(deliveries: list[Delivery[AnyAgreementEvent]]) -> list[Rejection]:
-        """An agreement pauses its invoices; a broken one resumes them; a settled one stops them as paid."""
+        """An agreement pauses its invoices; a broken or cancelled one resumes them (a cancelled invoice's case
+        was stopped by its own event); a settled one stops them as paid."""
         now = clock.now()
         async with runtime.pool.acquire() as conn, conn.transaction():
             fresh = await claim_new(conn, "ruler-agreements", [d.event.event_id for d in deliveries])
@@ -94,7 +104,7 @@ def wire(runtime: Runtime) -> None:
                     continue
                 if isinstance(e, AgreementCreated):
                     await handlers.pause(conn, e.tenant_id, e.debtor_id, e.invoice_ids, "agreement", None, now)
-                elif isinstance(e, AgreementBroken):
+                elif isinstance(e, AgreementBroken | AgreementCancelled):
                     await handlers.resume(conn, e.tenant_id, e.debtor_id, e.invoice_ids, "agreement", now)
                 else:
                     for invoice_id in e.invoice_ids:

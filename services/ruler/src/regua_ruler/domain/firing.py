@@ -8,6 +8,17 @@ from uuid import UUID
 
 from regua_compliance import ContactPolicy, DebtorFacts, evaluate
 
+#: Steps added to answer a debtor's request (negotiation.requested) rather than planned from the ruler.
+ANSWER_PREFIX = "answer:"
+#: Channels an answer falls back to, after the one the debtor asked on.
+ANSWER_CHANNELS = ("whatsapp", "sms", "email")
+
+
+def answer_channels(asked_on: str) -> list[str]:
+    """Answer on the channel the debtor wrote on, then the others that carry text."""
+    first = [asked_on] if asked_on in ANSWER_CHANNELS else []
+    return first + [c for c in ANSWER_CHANNELS if c != asked_on]
+
 
 @dataclass(frozen=True)
 class DueStep:
@@ -23,6 +34,10 @@ class DueStep:
     debtor_id: UUID
     has_email: bool
     has_phone: bool
+
+    @property
+    def is_answer(self) -> bool:
+        return self.step_key.startswith(ANSWER_PREFIX)
 
 
 @dataclass
@@ -50,7 +65,7 @@ def plan_firing(due: list[DueStep], facts: dict[tuple[str, UUID], DebtorFacts], 
             if _unreachable(channel, step):
                 blocked_rules.append(f"{channel}: no contact")
                 continue
-            decision = evaluate(channel, now, debtor, policy)
+            decision = evaluate(channel, now, debtor, policy, answer=step.is_answer)
             if decision.allowed:
                 chosen = channel
                 break

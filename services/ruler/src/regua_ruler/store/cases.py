@@ -1,7 +1,7 @@
 """Collection cases and their step slots."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -174,6 +174,28 @@ async def exhaust_finished_cases(
         invoice_ids, now,
     )
     return rows
+
+
+async def add_answer_step(conn: asyncpg.Connection, tenant_id: str, debtor_id: UUID, step_key: str,
+                          channels: list[str], template: str, now: datetime, today: date,
+                          quiet_for: timedelta) -> UUID | None:
+    """A one-off step on the debtor's active case that fell due first, due now; the firing path sends it
+    like any step (gate, consolidation, idempotency). None when no case is active (paid, paused, closed)
+    or an answer is already pending or went out within ``quiet_for`` (repeated requests get one answer)."""
+    invoice_id: UUID | None = await conn.fetchval(
+        "INSERT INTO case_steps (invoice_id, step_key, slot, tenant_id, debtor_id, channels, template, tone, "
+        "offset_days, fire_at, status) "
+        "SELECT c.invoice_id, $3, 0, c.tenant_id, c.debtor_id, $4, $5, 'cordial', "
+        "  $8::date - c.due_date, $6, 'pending' "
+        "FROM cases c WHERE c.tenant_id = $1 AND c.debtor_id = $2 AND c.status = 'active' "
+        "AND NOT EXISTS (SELECT 1 FROM cases d JOIN case_steps s ON s.invoice_id = d.invoice_id "
+        "  WHERE d.tenant_id = $1 AND d.debtor_id = $2 AND s.step_key LIKE 'answer:%' "
+        "  AND (s.status = 'pending' OR s.fired_at > $6 - $7::interval)) "
+        "ORDER BY c.due_date, c.invoice_id LIMIT 1 "
+        "ON CONFLICT DO NOTHING RETURNING invoice_id",
+        tenant_id, debtor_id, step_key, channels, template, now, quiet_for, today,
+    )
+    return invoice_id
 
 
 async def open_invoices_of(conn: asyncpg.Connection, tenant_id: str, debtor_id: UUID) -> list[UUID]:
