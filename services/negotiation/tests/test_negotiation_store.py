@@ -12,8 +12,9 @@ import asyncpg
 import pytest
 
 from regua_contracts import topics
-from regua_contracts.common import Debtor, NewInvoice
+from regua_contracts.common import Debtor, InvoiceSummary, NewInvoice
 from regua_contracts.contacts import (
+    AGREEMENT_TEMPLATE,
     CONTACT_EVENT,
     CONTACT_REQUESTED,
     NEGOTIATION_TEMPLATE,
@@ -47,12 +48,15 @@ async def outbox_types(conn: asyncpg.Connection, topic: str = topics.AGREEMENTS)
     return [json.loads(r["payload"])["type"] for r in rows]
 
 
-def negotiation_step(debtor_id: UUID, channel: str = "whatsapp") -> ContactRequested:
+def negotiation_step(debtor_id: UUID, invoice_id: UUID, channel: str = "whatsapp",
+                     template: str = NEGOTIATION_TEMPLATE) -> ContactRequested:
     return ContactRequested(
         occurred_at=NOW, tenant_id=TENANT.id, step_id=uuid4(), step_key="D+10", channel=channel,
-        template=NEGOTIATION_TEMPLATE, tone="cordial",
+        template=template, tone="cordial",
         recipient=Recipient(debtor_id=debtor_id, name="Ana Souza", phone="+5511987654321"),
-        creditor=TENANT.creditor, invoices=[], scheduled_for=NOW)
+        creditor=TENANT.creditor, scheduled_for=NOW,
+        invoices=[InvoiceSummary(invoice_id=invoice_id, external_id="NF-1", amount_cents=10_000,
+                                 due_date=date(2024, 1, 31))])
 
 
 def sign(tenant_id: str, debtor_id: UUID, now: datetime, validity_days: int) -> str:
@@ -155,9 +159,11 @@ async def test_concurrent_acceptances_make_one_agreement(conn: asyncpg.Connectio
 
 async def test_a_negotiation_step_leaves_with_the_current_offers_and_a_link(conn: asyncpg.Connection) -> None:
     debtor = uuid4()
-    await invoice(conn, debtor, 10_000, date(2024, 1, 31))  # 30 days late: fine 200, interest 100 waived
-    step = negotiation_step(debtor)
-    message = await handlers.complete_offer_message(conn, step, TODAY, NOW, sign)
+    invoice_id = await invoice(conn, debtor, 10_000, date(2024, 1, 31))  # 30 days late: fine 200, interest 100
+    with pytest.raises(handlers.InvoicesNotYetKnown):  # the ruler read the registration before negotiation
+        await handlers.complete_message(conn, negotiation_step(debtor, uuid4()), TODAY, NOW, sign)
+    step = negotiation_step(debtor, invoice_id)
+    message = await handlers.complete_message(conn, step, TODAY, NOW, sign)
     assert message.topic == topics.contact_commands("whatsapp") and message.key == str(debtor)
     sent = CONTACT_REQUESTED.validate_json(message.event.model_dump_json())  # survives the wire
     assert (sent.step_id, sent.event_id) == (step.step_id, step.event_id)  # the ruler's idempotency key
@@ -167,18 +173,18 @@ async def test_a_negotiation_step_leaves_with_the_current_offers_and_a_link(conn
     assert {o.expires_on for o in sent.offers} == {date(2024, 3, 6)}
     assert sent.self_service_url == f"https://pagar.example/s/{TENANT.id}.{debtor}.2024-03-01.7"
     offered = {o["offer_id"] for o in await handlers.current_offers(conn, TENANT.id, debtor, TODAY, NOW)}
-    again = await handlers.complete_offer_message(conn, negotiation_step(debtor), TODAY, NOW, sign)
+    again = await handlers.complete_message(conn, negotiation_step(debtor, invoice_id), TODAY, NOW, sign)
     assert again.event.offers == sent.offers  # type: ignore[attr-defined]
     assert {o["offer_id"] for o in await handlers.current_offers(conn, TENANT.id, debtor, TODAY, NOW)} == offered
 
 
 async def test_a_negotiation_step_with_nothing_left_to_negotiate_is_not_sent(conn: asyncpg.Connection) -> None:
     debtor = uuid4()
-    await invoice(conn, debtor, 10_000, date(2024, 2, 1))
+    invoice_id = await invoice(conn, debtor, 10_000, date(2024, 2, 1))
     offers = await handlers.current_offers(conn, TENANT.id, debtor, TODAY, NOW)
     await handlers.accept_offer(conn, TENANT, offers[0]["offer_id"], "agent", TODAY, NOW)  # all under agreement
-    step = negotiation_step(debtor, "sms")
-    message = await handlers.complete_offer_message(conn, step, TODAY, NOW, sign)
+    step = negotiation_step(debtor, invoice_id, "sms")
+    message = await handlers.complete_message(conn, step, TODAY, NOW, sign)
     assert message.topic == topics.CONTACTS
     attempt = CONTACT_EVENT.validate_json(message.event.model_dump_json())
     assert isinstance(attempt, ContactAttempted)
@@ -204,3 +210,29 @@ async def test_cancelling_an_invoice_cancels_its_agreement(conn: asyncpg.Connect
                                                           debtor_id=debtor, reason="paid elsewhere"), NOW)
     assert await outbox_types(conn) == ["agreement.created.v1", "agreement.cancelled.v1"]
     assert await handlers.current_offers(conn, TENANT.id, debtor, TODAY, NOW) == []
+
+
+async def test_an_agreement_confirmation_leaves_with_its_installments_and_pix_codes(conn: asyncpg.Connection) -> None:
+    debtor = uuid4()
+    invoice_id = await invoice(conn, debtor, 10_001, date(2024, 2, 1))
+    offers = await handlers.current_offers(conn, TENANT.id, debtor, TODAY, NOW)
+    agreement_id = await handlers.accept_by_reply(conn, TENANT.id, debtor, 2, "sms", TODAY, NOW)
+    assert agreement_id is not None
+    created = json.loads(await conn.fetchval("SELECT payload FROM outbox ORDER BY id LIMIT 1"))
+    assert (created["type"], created["accepted_via"], created["channel"]) == ("agreement.created.v1", "reply", "sms")
+    step = negotiation_step(debtor, invoice_id, "sms", AGREEMENT_TEMPLATE)
+    message = await handlers.complete_message(conn, step, TODAY, NOW, sign)
+    sent = CONTACT_REQUESTED.validate_json(message.event.model_dump_json())
+    assert message.topic == topics.contact_commands("sms") and sent.offers == []
+    plan = await store.installments(conn, agreement_id)
+    shown = [(i.number, i.amount_cents, i.due_date, i.pix_copia_e_cola, i.payment_reference) for i in sent.installments]
+    assert shown == [(r["number"], r["amount_cents"], r["due_date"], r["pix_payload"], r["txid"]) for r in plan]
+    assert [i.amount_cents for i in sent.installments] == [5_001, 5_000] and offers[1]["total_cents"] == 10_001
+    assert sent.self_service_url and str(debtor) in sent.self_service_url
+    await handlers.on_cancellation(conn, InvoiceCancelled(occurred_at=NOW, tenant_id=TENANT.id, invoice_id=invoice_id,
+                                                          debtor_id=debtor, reason="issued in error"), NOW)
+    late = await handlers.complete_message(conn, negotiation_step(debtor, invoice_id, "sms", AGREEMENT_TEMPLATE),
+                                           TODAY, NOW, sign)
+    suppressed = CONTACT_EVENT.validate_json(late.event.model_dump_json())
+    assert late.topic == topics.CONTACTS and isinstance(suppressed, ContactAttempted)
+    assert suppressed.reason == "the agreement is no longer active"

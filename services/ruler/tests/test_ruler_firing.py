@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from regua_compliance import ContactPolicy, DebtorFacts, PastContact
-from regua_ruler.domain.firing import DueStep, answer_channels, plan_firing, representative
+from regua_ruler.domain.firing import DueStep, answer_channels, confirmation_channel, plan_firing, representative
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 POLICY = ContactPolicy()
@@ -188,3 +188,11 @@ def test_an_answer_speaks_for_the_message_it_is_consolidated_into() -> None:
     d5 = due(step_key="D+5", offset_days=5)
     reply = answer(offset_days=5)
     assert representative([d5, reply]) == reply
+
+
+def test_an_agreement_is_confirmed_where_the_debtor_accepted_it_else_by_email_else_sms() -> None:
+    assert confirmation_channel("whatsapp", has_email=True, has_phone=True) == "whatsapp"
+    assert confirmation_channel("sms", has_email=True, has_phone=False) == "email"  # no phone any more
+    assert confirmation_channel(None, has_email=True, has_phone=True) == "email"  # agent or page
+    assert confirmation_channel(None, has_email=False, has_phone=True) == "sms"
+    assert confirmation_channel("whatsapp", has_email=False, has_phone=False) is None

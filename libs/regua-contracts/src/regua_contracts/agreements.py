@@ -19,6 +19,8 @@ class AgreementCreated(Event):
     installments: int
     total_cents: int
     first_due: date
+    accepted_via: str = Field(default="agent", description="agent, self-service or reply")
+    channel: str | None = Field(default=None, description="the channel a reply code came on")
 
 
 class AgreementBroken(Event):

@@ -21,6 +21,10 @@ class Recipient(Contract):
 #: Contact commands with this template carry the debtor's offers: the ruler routes them through negotiation
 #: (topics.OFFER_COMMANDS), which fills ``offers`` and ``self_service_url`` and forwards them to the channel.
 NEGOTIATION_TEMPLATE: Final = "negotiation"
+#: The confirmation of a new agreement; negotiation fills ``installments`` (with their PIX codes) on the way.
+AGREEMENT_TEMPLATE: Final = "agreement"
+#: The templates whose commands the ruler sends through negotiation (topics.OFFER_COMMANDS).
+NEGOTIATED_TEMPLATES: Final = frozenset({NEGOTIATION_TEMPLATE, AGREEMENT_TEMPLATE})
 
 
 class OfferSummary(Contract):
@@ -32,6 +36,16 @@ class OfferSummary(Contract):
     first_due: date
     discount_cents: int
     expires_on: date
+
+
+class InstallmentSummary(Contract):
+    """One installment of an agreement, as a confirmation shows it: what to pay, by when, and how (PIX)."""
+
+    number: int
+    amount_cents: int
+    due_date: date
+    pix_copia_e_cola: str
+    payment_reference: str
 
 
 class ContactRequested(Event):
@@ -48,6 +62,8 @@ class ContactRequested(Event):
     invoices: list[InvoiceSummary]
     scheduled_for: datetime
     offers: list[OfferSummary] = Field(default=[], description="filled by negotiation for the negotiation template")
+    installments: list[InstallmentSummary] = Field(default=[], description="filled by negotiation for the "
+                                                   "agreement template")
     self_service_url: str | None = Field(default=None, description="signed, expiring link to the debtor's page")
 
 

@@ -2,13 +2,20 @@
 
 from collections.abc import Callable
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
 
 from regua_contracts import topics
 from regua_contracts.agreements import AgreementBroken, AgreementCancelled, AgreementCreated, AgreementSettled
-from regua_contracts.contacts import ContactAttempted, ContactRequested, OfferSummary
+from regua_contracts.contacts import (
+    AGREEMENT_TEMPLATE,
+    ContactAttempted,
+    ContactRequested,
+    InstallmentSummary,
+    OfferSummary,
+)
 from regua_contracts.invoices import InvoiceCancelled, PaymentRecorded
 from regua_negotiation import store
 from regua_negotiation.domain import agreements as rules
@@ -51,7 +58,7 @@ def _pix(policy: NegotiationPolicy, tenant: Tenant, amount_cents: int, txid: str
 
 
 async def accept_offer(conn: asyncpg.Connection, tenant: Tenant, offer_id: UUID, via: str, today: date,
-                       now: datetime, debtor_id: UUID | None = None) -> UUID:
+                       now: datetime, debtor_id: UUID | None = None, channel: str | None = None) -> UUID:
     """Turns an open offer into an agreement with its installments and their PIX codes; the ruler pauses
     the invoices when it reads agreement.created."""
     offer = await store.offer(conn, tenant.id, offer_id)
@@ -77,7 +84,7 @@ async def accept_offer(conn: asyncpg.Connection, tenant: Tenant, offer_id: UUID,
     event = AgreementCreated(occurred_at=now, tenant_id=tenant.id, agreement_id=agreement_id,
                              debtor_id=offer["debtor_id"], invoice_ids=list(offer["invoice_ids"]),
                              installments=offer["installments"], total_cents=offer["total_cents"],
-                             first_due=offer["due_dates"][0])
+                             first_due=offer["due_dates"][0], accepted_via=via, channel=channel)
     await outbox.add(conn, [OutboxMessage(topics.AGREEMENTS, str(offer["debtor_id"]), event)])
     return agreement_id
 
@@ -125,26 +132,49 @@ async def on_cancellation(conn: asyncpg.Connection, e: InvoiceCancelled, now: da
 SignLink = Callable[[str, UUID, datetime, int], str]
 
 
-async def complete_offer_message(conn: asyncpg.Connection, command: ContactRequested, today: date, now: datetime,
-                                 sign_link: SignLink) -> OutboxMessage:
-    """A negotiation step on its way to its channel gets the debtor's current offers and a signed link to
-    the self-service page. With nothing left to negotiate (paid or agreed since the ruler fired the step) the
+class InvoicesNotYetKnown(Exception):
+    """The command names an invoice whose registration negotiation has not read yet: try again shortly."""
+
+
+async def complete_message(conn: asyncpg.Connection, command: ContactRequested, today: date, now: datetime,
+                           sign_link: SignLink) -> OutboxMessage:
+    """A negotiation step gets the debtor's current offers, an agreement's confirmation its installments
+    with their PIX codes; both get a signed link to the self-service page, then go on to their channel.
+    With nothing to show (paid or agreed since the ruler fired the step; an agreement already closed) the
     message is not sent: a suppressed attempt is recorded instead."""
-    offers = await current_offers(conn, command.tenant_id, command.recipient.debtor_id, today, now)
+    named = [i.invoice_id for i in command.invoices]
+    if await store.known_invoices(conn, named) < len(set(named)):
+        raise InvoicesNotYetKnown(f"{len(named)} invoices named, not all registered here yet")
     debtor_id = command.recipient.debtor_id
-    if not offers:
+    filled: list[InstallmentSummary] | list[OfferSummary]
+    if command.template == AGREEMENT_TEMPLATE:
+        filled = await _agreement_installments(conn, command)
+        update: dict[str, Any] = {"installments": filled}
+        nothing = "the agreement is no longer active"
+    else:
+        offers = await current_offers(conn, command.tenant_id, debtor_id, today, now)
+        filled = [OfferSummary(installments=o["installments"], total_cents=o["total_cents"],
+                               installment_cents=o["amounts"][0], first_due=o["due_dates"][0],
+                               discount_cents=o["discount_cents"], expires_on=o["expires_on"]) for o in offers]
+        update, nothing = {"offers": filled}, "nothing left to negotiate"
+    if not filled:
         attempt = ContactAttempted(occurred_at=now, tenant_id=command.tenant_id, step_id=command.step_id,
                                    step_key=command.step_key, channel=command.channel, debtor_id=debtor_id,
-                                   invoice_ids=[i.invoice_id for i in command.invoices], outcome="suppressed",
-                                   reason="nothing left to negotiate")
+                                   invoice_ids=named, outcome="suppressed", reason=nothing)
         return OutboxMessage(topics.CONTACTS, str(debtor_id), attempt)
     _, policy, _ = await store.current_policy(conn, command.tenant_id)
-    summaries = [OfferSummary(installments=o["installments"], total_cents=o["total_cents"],
-                              installment_cents=o["amounts"][0], first_due=o["due_dates"][0],
-                              discount_cents=o["discount_cents"], expires_on=o["expires_on"]) for o in offers]
-    link = sign_link(command.tenant_id, debtor_id, now, policy.link_validity_days)
-    completed = command.model_copy(update={"offers": summaries, "self_service_url": link})
-    return OutboxMessage(topics.contact_commands(command.channel), str(debtor_id), completed)
+    update["self_service_url"] = sign_link(command.tenant_id, debtor_id, now, policy.link_validity_days)
+    return OutboxMessage(topics.contact_commands(command.channel), str(debtor_id), command.model_copy(update=update))
+
+
+async def _agreement_installments(conn: asyncpg.Connection, command: ContactRequested) -> list[InstallmentSummary]:
+    """The installments of the active agreement that covers the command's invoices, none if it closed."""
+    agreement = await store.active_agreement_of_invoice(conn, command.invoices[0].invoice_id)
+    if agreement is None or agreement["tenant_id"] != command.tenant_id:
+        return []
+    return [InstallmentSummary(number=i["number"], amount_cents=i["amount_cents"], due_date=i["due_date"],
+                               pix_copia_e_cola=i["pix_payload"], payment_reference=i["txid"])
+            for i in await store.installments(conn, agreement["agreement_id"])]
 
 
 async def break_late_agreements(pool: asyncpg.Pool, today: date, now: datetime) -> int:
@@ -172,7 +202,7 @@ async def break_late_agreements(pool: asyncpg.Pool, today: date, now: datetime) 
 
 
 async def accept_by_reply(conn: asyncpg.Connection, tenant_id: str, debtor_id: UUID, installments: int,
-                          today: date, now: datetime) -> UUID | None:
+                          channel: str, today: date, now: datetime) -> UUID | None:
     """A reply code picks an offer by its number of installments; a code that matches no valid offer is
     ignored (the debtor still has the link and the agents)."""
     tenant = await store.tenant(conn, tenant_id)
@@ -182,4 +212,4 @@ async def accept_by_reply(conn: asyncpg.Connection, tenant_id: str, debtor_id: U
     chosen = next((o for o in offers if o["installments"] == installments), None)
     if chosen is None:
         return None
-    return await accept_offer(conn, tenant, chosen["offer_id"], "reply", today, now)
+    return await accept_offer(conn, tenant, chosen["offer_id"], "reply", today, now, channel=channel)

@@ -48,6 +48,11 @@ async def add_invoice(conn: Conn, e: InvoiceRegistered) -> None:
         json.dumps(debtor), e.creditor.model_dump_json())
 
 
+async def known_invoices(conn: Conn, invoice_ids: list[UUID]) -> int:
+    known: int = await conn.fetchval("SELECT count(*) FROM invoices WHERE invoice_id = ANY($1::uuid[])", invoice_ids)
+    return known
+
+
 async def record_payment(conn: Conn, invoice_id: UUID, outstanding: int, paid_on: date) -> None:
     await conn.execute(
         "UPDATE invoices SET outstanding_cents = $2::bigint, "

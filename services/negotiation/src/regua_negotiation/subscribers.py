@@ -1,6 +1,6 @@
 """Kafka entrypoints: invoice facts keep the read model, pay installments and void agreements of cancelled
-invoices; the ruler's negotiation messages get their offers and link here on their way to the channel; a reply
-code ("ACORDO 3") accepts an offer."""
+invoices; the ruler's negotiation messages and agreement confirmations get their offers or installments and
+the link here on their way to the channel; a reply code ("ACORDO 3") accepts an offer."""
 
 import logging
 from datetime import datetime
@@ -19,7 +19,7 @@ from regua_contracts.invoices import INVOICE_EVENT, AnyInvoiceEvent, InvoiceRegi
 from regua_negotiation import handlers, store, views
 from regua_platform import outbox
 from regua_platform.inbox import claim_new
-from regua_platform.kafka import Delivery, Rejection, subscribe
+from regua_platform.kafka import Delivery, Rejection, TransientError, subscribe
 from regua_platform.service import Runtime
 
 log = logging.getLogger(__name__)
@@ -50,8 +50,11 @@ def wire(runtime: Runtime) -> None:
             await views.follow(runtime, conn, max(d.event.occurred_at for d in deliveries))
             today, now = views.today_and_now(runtime)
             fresh = await claim_new(conn, "negotiation-offer-commands", [d.event.event_id for d in deliveries])
-            completed = [await handlers.complete_offer_message(conn, d.event, today, now, sign_link)
-                         for d in deliveries if d.event.event_id in fresh]
+            try:
+                completed = [await handlers.complete_message(conn, d.event, today, now, sign_link)
+                             for d in deliveries if d.event.event_id in fresh]
+            except handlers.InvoicesNotYetKnown as exc:  # its registration is on its way: wait for it
+                raise TransientError(str(exc)) from exc
             await outbox.add(conn, completed)
         return []
 
@@ -66,7 +69,7 @@ def wire(runtime: Runtime) -> None:
                 installments = accepted_installments(e.text)
                 if installments is not None:
                     agreement = await handlers.accept_by_reply(conn, e.tenant_id, e.debtor_id, installments,
-                                                               today, now)
+                                                               e.channel, today, now)
                     log.info("reply code", extra={"accepted": agreement is not None})
         return []
 

@@ -9,14 +9,37 @@ from prometheus_client import Counter
 
 from regua_compliance.calendar import time_zone
 from regua_contracts import topics
+from regua_contracts.agreements import AgreementCreated
 from regua_contracts.cases import CaseExhausted, CaseOpened, CasePaused, CaseResumed, CaseStopped
 from regua_contracts.common import Creditor, InvoiceSummary
-from regua_contracts.contacts import NEGOTIATION_TEMPLATE, ContactRequested, NegotiationRequested, Recipient
+from regua_contracts.contacts import (
+    AGREEMENT_TEMPLATE,
+    NEGOTIATED_TEMPLATES,
+    NEGOTIATION_TEMPLATE,
+    ContactRequested,
+    NegotiationRequested,
+    Recipient,
+)
 from regua_contracts.invoices import InvoiceCancelled, InvoiceRegistered, PaymentRecorded
 from regua_platform import outbox
 from regua_platform.outbox import OutboxMessage
-from regua_ruler.domain.firing import ANSWER_PREFIX, DueStep, answer_channels, plan_firing, representative
-from regua_ruler.domain.planning import Schedule, choose_segment, message_id, plan_steps, thank_you_id, variant_of
+from regua_ruler.domain.firing import (
+    ANSWER_PREFIX,
+    DueStep,
+    answer_channels,
+    confirmation_channel,
+    plan_firing,
+    representative,
+)
+from regua_ruler.domain.planning import (
+    Schedule,
+    choose_segment,
+    confirmation_id,
+    message_id,
+    plan_steps,
+    thank_you_id,
+    variant_of,
+)
 from regua_ruler.domain.profiles import CaseFacts
 from regua_ruler.profiles import Profile
 from regua_ruler.store import cases, facts, rulers
@@ -120,6 +143,26 @@ async def resume(conn: asyncpg.Connection, tenant_id: str, debtor_id: UUID, invo
     return resumed
 
 
+async def confirm_agreement(conn: asyncpg.Connection, e: AgreementCreated, now: datetime) -> bool:
+    """The debtor gets the agreement's installments and their PIX codes at once (negotiation fills them in on
+    the way), as the thank-you goes: an answer to what the debtor just did, not a collection step; the
+    dispatcher's send-time gate still honours opt-outs and invalid contacts."""
+    rows = await cases.contact_details(conn, e.invoice_ids)
+    if not rows:
+        return False
+    recipient = Recipient.model_validate_json(rows[0]["recipient"])
+    channel = confirmation_channel(e.channel, bool(recipient.email), bool(recipient.phone))
+    if channel is None:
+        return False
+    await outbox.add(conn, [OutboxMessage(topics.OFFER_COMMANDS, str(e.debtor_id), ContactRequested(
+        occurred_at=now, tenant_id=e.tenant_id, step_id=confirmation_id(e.agreement_id), step_key="agreement",
+        channel=channel, template=AGREEMENT_TEMPLATE, tone="friendly", recipient=recipient,
+        creditor=Creditor.model_validate_json(rows[0]["creditor"]),
+        invoices=[InvoiceSummary.model_validate_json(r["invoice"]) for r in rows], scheduled_for=now,
+    ))])
+    return True
+
+
 async def fire_due_steps(pool: asyncpg.Pool, now: datetime, schedule: Schedule, limit: int) -> int:
     """Turns the due steps of up to ``limit`` debtors into contact commands, through the compliance gate,
     consolidated per debtor and channel, in one transaction. Returns how many debtors it handled."""
@@ -188,5 +231,5 @@ def _command(mid: UUID, channel: str, lead: DueStep, rows: list[asyncpg.Record],
         scheduled_for=min(r["fire_at"] for r in rows),
     )
     # Negotiation adds the offers and the self-service link, then forwards the command to the channel.
-    topic = topics.OFFER_COMMANDS if lead.template == NEGOTIATION_TEMPLATE else topics.contact_commands(channel)
+    topic = topics.OFFER_COMMANDS if lead.template in NEGOTIATED_TEMPLATES else topics.contact_commands(channel)
     return OutboxMessage(topic, str(lead.debtor_id), command)

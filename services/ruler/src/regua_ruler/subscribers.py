@@ -93,8 +93,8 @@ def wire(runtime: Runtime) -> None:
             await handlers.pause(conn, e.tenant_id, e.debtor_id, invoice_ids, "promise", until, now)
 
     async def on_agreements(deliveries: list[Delivery[AnyAgreementEvent]]) -> list[Rejection]:
-        """An agreement pauses its invoices; a broken or cancelled one resumes them (a cancelled invoice's case
-        was stopped by its own event); a settled one stops them as paid."""
+        """An agreement pauses its invoices and is confirmed to the debtor; a broken or cancelled one resumes
+        them (a cancelled invoice's case was stopped by its own event); a settled one stops them as paid."""
         now = clock.now()
         async with runtime.pool.acquire() as conn, conn.transaction():
             fresh = await claim_new(conn, "ruler-agreements", [d.event.event_id for d in deliveries])
@@ -104,6 +104,7 @@ def wire(runtime: Runtime) -> None:
                     continue
                 if isinstance(e, AgreementCreated):
                     await handlers.pause(conn, e.tenant_id, e.debtor_id, e.invoice_ids, "agreement", None, now)
+                    await handlers.confirm_agreement(conn, e, now)
                 elif isinstance(e, AgreementBroken | AgreementCancelled):
                     await handlers.resume(conn, e.tenant_id, e.debtor_id, e.invoice_ids, "agreement", now)
                 else:

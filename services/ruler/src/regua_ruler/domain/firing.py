@@ -20,6 +20,13 @@ def answer_channels(asked_on: str) -> list[str]:
     return first + [c for c in ANSWER_CHANNELS if c != asked_on]
 
 
+def confirmation_channel(asked_on: str | None, has_email: bool, has_phone: bool) -> str | None:
+    """Where an agreement's confirmation goes: the text channel a reply code came on, else e-mail, else SMS."""
+    if asked_on in ("whatsapp", "sms") and has_phone:
+        return asked_on
+    return "email" if has_email else "sms" if has_phone else None
+
+
 @dataclass(frozen=True)
 class DueStep:
     invoice_id: UUID

@@ -98,3 +98,8 @@ def message_id(parts: list[tuple[UUID, str, int]]) -> UUID:
 
 def thank_you_id(invoice_id: UUID, channel: str) -> UUID:
     return uuid.uuid5(_MESSAGE_NS, f"{invoice_id}:thank-you:{channel}")
+
+
+def confirmation_id(agreement_id: UUID) -> UUID:
+    """One confirmation per agreement, whatever redelivers its creation."""
+    return uuid.uuid5(_MESSAGE_NS, f"{agreement_id}:agreement")

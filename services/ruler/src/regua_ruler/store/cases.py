@@ -198,6 +198,14 @@ async def add_answer_step(conn: asyncpg.Connection, tenant_id: str, debtor_id: U
     return invoice_id
 
 
+async def contact_details(conn: asyncpg.Connection, invoice_ids: list[UUID]) -> list[asyncpg.Record]:
+    """Recipient, creditor and invoice summary of these cases, earliest due first."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT invoice_id, recipient, creditor, invoice FROM cases WHERE invoice_id = ANY($1::uuid[]) "
+        "ORDER BY due_date, invoice_id", invoice_ids)
+    return rows
+
+
 async def open_invoices_of(conn: asyncpg.Connection, tenant_id: str, debtor_id: UUID) -> list[UUID]:
     rows = await conn.fetch(
         f"SELECT invoice_id FROM cases WHERE tenant_id = $1 AND debtor_id = $2 AND status IN {_ACTIVE_OR_PAUSED}",
