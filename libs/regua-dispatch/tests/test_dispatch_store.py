@@ -17,6 +17,14 @@ def _intent(step: uuid.UUID, debtor: uuid.UUID, phone_key: str = "551187654321")
     return Intent(step, "acme", debtor, "sms", "D+1", phone_key)
 
 
+async def _sent(conn: asyncpg.Connection, provider_id: str) -> uuid.UUID:
+    """A step sent to a new debtor (+55 11 98765-4321) and confirmed; returns the debtor."""
+    step, debtor = uuid.uuid4(), uuid.uuid4()
+    await ledger.claim(conn, [_intent(step, debtor)], uuid.uuid4())
+    await ledger.finish(conn, [Outcome(step, "sent", None, provider_id)])
+    return debtor
+
+
 async def _events(conn: asyncpg.Connection) -> list[str]:
     return [json.loads(r["payload"])["type"] for r in await conn.fetch("SELECT payload FROM outbox ORDER BY id")]
 
@@ -44,10 +52,8 @@ async def test_a_step_is_claimed_once_and_again_only_after_a_crash(dispatch_pool
 
 async def test_receipts_are_applied_once_and_an_invalid_number_invalidates_the_phone(
         dispatch_pool: asyncpg.Pool) -> None:
-    me, step, debtor = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     async with dispatch_pool.acquire() as conn:
-        await ledger.claim(conn, [_intent(step, debtor)], me)
-        await ledger.finish(conn, [Outcome(step, "sent", None, "sms_2")])
+        debtor = await _sent(conn, "sms_2")
         bad = Receipt("sms_2", "failed", "invalid_number", contact_invalid=True)
         assert await inbound.apply_receipts(conn, "sms", [bad, bad, Receipt("sms_unknown", "delivered")], AT) == 1
         assert await _events(conn) == ["contact.failed.v1", "contact.invalidated.v1"]
@@ -56,10 +62,8 @@ async def test_receipts_are_applied_once_and_an_invalid_number_invalidates_the_p
 
 
 async def test_a_reply_opts_out_once_and_opens_the_conversation(dispatch_pool: asyncpg.Pool) -> None:
-    me, step, debtor = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     async with dispatch_pool.acquire() as conn:
-        await ledger.claim(conn, [_intent(step, debtor)], me)
-        await ledger.finish(conn, [Outcome(step, "sent", None, "sms_3")])
+        debtor = await _sent(conn, "sms_3")
         sair = InboundMessage("in_1", "+55 11 8765-4321", "Sair", AT)  # an old number, without the ninth digit
         assert await inbound.receive(conn, "sms", sair, AT) == "opt-out"
         assert await inbound.receive(conn, "sms", sair, AT) is None  # the webhook delivered twice
@@ -67,6 +71,22 @@ async def test_a_reply_opts_out_once_and_opens_the_conversation(dispatch_pool: a
         assert await _events(conn) == ["debtor.replied.v1", "contact.opted-out.v1"]
         assert (await facts.load(conn, [("acme", debtor)]))[("acme", debtor)].opted_out == {"sms"}
         assert await inbound.last_inbound(conn, "sms", [("acme", debtor)]) == {("acme", debtor): AT}
+
+
+async def test_an_offers_reply_code_is_a_reply_only_and_a_request_to_negotiate_asks_for_offers(
+        dispatch_pool: asyncpg.Pool) -> None:
+    async with dispatch_pool.acquire() as conn:
+        debtor = await _sent(conn, "sms_4")
+        accept = InboundMessage("in_3", "+5511987654321", "ACORDO 2", AT)
+        assert await inbound.receive(conn, "sms", accept, AT) == "accept-offer"
+        assert await _events(conn) == ["debtor.replied.v1"]  # negotiation accepts the offer from the reply
+        replied = json.loads(await conn.fetchval("SELECT payload FROM outbox ORDER BY id LIMIT 1"))
+        assert (replied["debtor_id"], replied["text"]) == (str(debtor), "ACORDO 2")
+        ask = InboundMessage("in_4", "+5511987654321", "quero negociar", AT)
+        assert await inbound.receive(conn, "sms", ask, AT) == "negotiate"
+        assert await _events(conn) == ["debtor.replied.v1", "debtor.replied.v1", "negotiation.requested.v1"]
+        intents = await conn.fetch("SELECT intent FROM inbound_messages ORDER BY provider_id")
+        assert [r["intent"] for r in intents] == ["accept-offer", "negotiate"]
 
 
 async def test_a_receipt_that_overtakes_the_confirmation_finds_its_step_by_reference(

@@ -1,11 +1,13 @@
 """Template rules are checked when a template is saved (unit, no I/O)."""
 
+import re
 import uuid
 from datetime import date
 
 import pytest
 
 from regua_contracts.common import InvoiceSummary
+from regua_contracts.contacts import NEGOTIATION_TEMPLATE, ContactRequested, OfferSummary, accepted_installments
 from regua_dispatch.templates import (
     MessageTemplate,
     TemplateRejected,
@@ -17,6 +19,7 @@ from regua_dispatch.templates import (
     values,
 )
 
+LINK = "https://pagar.exemplo.com.br/s/eyJ0IjoiYWNtZSJ9.c2lnbmF0dXJl"
 GOOD = "{{greeting}} Fatura {{invoices}}. Cobrança de {{creditor}}. Para não receber mais, responda SAIR."
 
 
@@ -80,3 +83,62 @@ def test_positional_parameters_follow_the_placeholders_in_order() -> None:
     assert parameters(body, known) == [known["greeting"], known["total"], known["creditor"], known["total"]]
     assert provider_body(body) == "{{1}} {{2}} de {{3}}; {{4}}. Responda SAIR."
     assert render(body, known).startswith("Olá, Maria, R$ 1.234,56 de Comércio de Exemplo Ltda")
+
+
+def _offer(installments: int, installment_cents: int, discount_cents: int = 0, *, first_due: date = date(2026, 12, 5),
+           expires_on: date = date(2026, 12, 3)) -> OfferSummary:
+    return OfferSummary(installments=installments, total_cents=installment_cents * installments,
+                        installment_cents=installment_cents, first_due=first_due, discount_cents=discount_cents,
+                        expires_on=expires_on)
+
+
+def _negotiation(offers: list[OfferSummary], link: str | None = LINK) -> ContactRequested:
+    return sample_command("whatsapp", NEGOTIATION_TEMPLATE).model_copy(
+        update={"offers": offers, "self_service_url": link})
+
+
+@pytest.mark.parametrize("placeholder", ["offers", "offer_deadline", "link", "reply_codes"])
+def test_offer_placeholders_are_refused_outside_the_negotiation_template(placeholder: str) -> None:
+    body = f"{{{{greeting}}}} Veja: {{{{{placeholder}}}}}. Cobrança de {{{{creditor}}}}. Responda SAIR."
+    with pytest.raises(TemplateRejected, match=rf"\{{\{{{placeholder}\}}\}} may be used only in the 'negotiation'"
+                       ) as caught:
+        check(MessageTemplate(name="reminder", channel="sms", body=body))
+    assert caught.value.field == "body"
+    check(MessageTemplate(name=NEGOTIATION_TEMPLATE, channel="sms", body=body))
+
+
+def test_negotiation_values_state_each_offer_the_deadline_the_link_and_the_reply_codes() -> None:
+    later = date(2026, 12, 9)
+    known = values(_negotiation([_offer(1, 18_000, 2_000, expires_on=later), _offer(2, 10_000)]))
+    assert known["offers"] == ("à vista R$ 180,00 (desconto de R$ 20,00) ou 2x de R$ 100,00, "
+                               "com 1º vencimento em 05/12/2026")
+    assert known["offer_deadline"] == "03/12/2026"  # the earliest expiry: nothing is promised beyond it
+    assert known["link"] == LINK
+    assert known["reply_codes"] == "ACORDO 1 (à vista) ou ACORDO 2 (2x)"
+    assert all("\n" not in v for v in known.values())
+
+
+def test_every_reply_code_stated_is_read_back_as_its_offer() -> None:
+    menu = [_offer(1, 50_000, 5_000), _offer(2, 27_500), _offer(3, 18_334), _offer(12, 4_584)]
+    stated = re.findall(r"ACORDO \d+", values(_negotiation(menu))["reply_codes"])
+    assert [accepted_installments(code) for code in stated] == [1, 2, 3, 12]
+
+
+def test_offers_with_their_own_first_due_date_say_it_each() -> None:
+    menu = [_offer(1, 18_000, 2_000, first_due=date(2026, 12, 1)), _offer(3, 6_700, 100)]
+    assert values(_negotiation(menu))["offers"] == (
+        "à vista R$ 180,00 (vencimento em 01/12/2026, desconto de R$ 20,00) "
+        "ou 3x de R$ 67,00 (1º vencimento em 05/12/2026, desconto de R$ 1,00)")
+
+
+def test_a_negotiation_command_without_offers_still_renders_an_invitation_to_negotiate() -> None:
+    known = values(_negotiation([], link=None))
+    assert (known["offers"], known["offer_deadline"], known["link"], known["reply_codes"]) == (
+        "condições especiais de desconto ou parcelamento", "sob consulta", "sob consulta", "NEGOCIAR")
+
+
+def test_the_negotiation_sample_carries_a_menu_and_a_signed_link_the_others_none() -> None:
+    sample = sample_command("sms", NEGOTIATION_TEMPLATE)
+    assert [o.installments for o in sample.offers] == [1, 2, 3]
+    assert sample.self_service_url is not None and len(sample.self_service_url) > 150  # as long as a real one
+    assert (sample_command("sms").offers, sample_command("sms").self_service_url) == ([], None)

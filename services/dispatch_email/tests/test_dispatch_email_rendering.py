@@ -7,7 +7,7 @@ from importlib import resources
 import pytest
 
 from regua_contracts.common import Creditor, InvoiceSummary
-from regua_contracts.contacts import ContactRequested, Recipient
+from regua_contracts.contacts import NEGOTIATION_TEMPLATE, ContactRequested, OfferSummary, Recipient
 from regua_dispatch_email.rendering import EmailRenderer, UnknownTemplate, build_message
 
 TEMPLATES = sorted(
@@ -104,3 +104,26 @@ def test_build_message_carries_the_headers_a_mailbox_needs(renderer: EmailRender
     assert message["List-Unsubscribe"] == f"<{UNSUBSCRIBE}>"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert message.get_content() == rendered.body
+
+
+def test_a_negotiation_lists_each_offer_with_its_deadline_and_the_link_to_accept(renderer: EmailRenderer) -> None:
+    link = "https://pagar.exemplo.com.br/s/eyJwIjoibmVnb3RpYXRpb24ifQ.c2lnbmF0dXJl"
+    offers = [OfferSummary(installments=1, total_cents=111_110, installment_cents=111_110, first_due=date(2027, 3, 11),
+                           discount_cents=12_346, expires_on=date(2027, 3, 16)),
+              OfferSummary(installments=2, total_cents=123_456, installment_cents=61_728, first_due=date(2027, 3, 12),
+                           discount_cents=0, expires_on=date(2027, 3, 15))]
+    command = _command(NEGOTIATION_TEMPLATE).model_copy(update={"offers": offers, "self_service_url": link})
+    rendered = renderer.render(command, UNSUBSCRIBE)
+    assert rendered.subject == "Acme Comércio Ltda: proposta para regularizar sua fatura"
+    assert ("Preparamos uma proposta para você regularizar a fatura abaixo:\n\n"
+            "  - À vista: R$ 1.111,10, com desconto de R$ 123,46; vencimento em 11/03/2027\n"
+            "  - 2x de R$ 617,28 (total de R$ 1.234,56); 1ª parcela em 12/03/2027\n\n"
+            "Proposta válida até 15/03/2027.\n"
+            "Para aceitar, acesse o link abaixo, escolha a opção e receba o código PIX para o pagamento:\n"
+            f"{link}\n\n") in rendered.body
+    assert "ACORDO" not in rendered.body  # e-mail replies do not accept offers
+
+
+def test_a_negotiation_without_offers_invites_to_learn_them(renderer: EmailRenderer) -> None:
+    body = renderer.render(_command(NEGOTIATION_TEMPLATE), UNSUBSCRIBE).body
+    assert "Preparamos condições especiais" in body and "responda a este e-mail para conhecer as opções" in body

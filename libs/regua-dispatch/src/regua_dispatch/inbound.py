@@ -84,10 +84,12 @@ async def apply_receipts(conn: asyncpg.Connection, channel: str, receipts: Seque
     return len(fresh)
 
 
-async def receive(conn: asyncpg.Connection, channel: str, message: InboundMessage, at: datetime) -> str | None:
-    """A debtor's message: debtor.replied, and at once an opt-out ("SAIR") or a negotiation request.
-    It answers the message it quotes, else the last one sent to that number on this channel. Returns the
-    reply's intent, or None for a duplicate or a number we never wrote to."""
+async def receive(conn: asyncpg.Connection, channel: str, message: InboundMessage,
+                  at: datetime) -> replies.Intent | None:
+    """A debtor's message: debtor.replied, and at once an opt-out ("SAIR") or a negotiation request. An offer's
+    reply code ("ACORDO 2") is debtor.replied alone: negotiation accepts the offer from it. It answers the
+    message it quotes, else the last one sent to that number on this channel. Returns the reply's intent, or
+    None for a duplicate or a number we never wrote to."""
     fresh = await conn.fetchval(
         "INSERT INTO inbound_messages (provider_id, channel, received_at) VALUES ($1, $2, $3) "
         "ON CONFLICT DO NOTHING RETURNING true", message.provider_id, channel, message.received_at)

@@ -1,20 +1,23 @@
 """Message templates for texts (SMS, WhatsApp): pt-BR bodies with ``{{placeholders}}``.
 
 The rules are checked when a template is saved, never discovered at send time: every placeholder is
-known, the creditor is named with its CNPJ and address (CDC art. 42-A) and the body says how to opt out
-("responda SAIR"). A WhatsApp template message sends the values of its placeholders as positional
-parameters ({{1}}, {{2}}, ... in order of appearance), the shape of the Cloud API."""
+known, the creditor is named with its CNPJ and address (CDC art. 42-A), the body says how to opt out
+("responda SAIR") and only the negotiation template states offers (its commands alone carry them). A
+WhatsApp template message sends the values of its placeholders as positional parameters ({{1}}, {{2}}, ...
+in order of appearance), the shape of the Cloud API."""
 
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 
 from regua_contracts.common import Creditor, InvoiceSummary
-from regua_contracts.contacts import ContactRequested, Recipient
+from regua_contracts.contacts import NEGOTIATION_TEMPLATE, ContactRequested, OfferSummary, Recipient
+from regua_dispatch import offers
 from regua_dispatch.formatting import br_date, brl, cnpj, first_name
 from regua_dispatch.replies import normalize
+from regua_platform import links
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]*)\s*\}\}")
 VARIABLES = {
@@ -28,7 +31,13 @@ VARIABLES = {
     "invoices": "each invoice: number, amount and due date",
     "total": "the total amount",
     "due_date": "the earliest due date",
+    "offers": "negotiation only: every offer with its amounts, first due date and discount",
+    "offer_deadline": "negotiation only: the day the offers expire",
+    "link": "negotiation only: the debtor's self-service page (accept an offer, pay by PIX)",
+    "reply_codes": "negotiation only: the replies that accept an offer, e.g. ACORDO 1 (à vista) ou ACORDO 2 (2x)",
 }
+#: Filled only in commands of the negotiation template: anywhere else they would state offers nobody made.
+NEGOTIATION_ONLY = frozenset({"offers", "offer_deadline", "link", "reply_codes"})
 CREDITOR_PARTS = {"creditor_name", "creditor_cnpj", "creditor_address"}
 OPT_OUT_PHRASE = "responda SAIR"
 
@@ -62,6 +71,10 @@ def check(template: MessageTemplate, extra: Callable[[MessageTemplate], None] | 
     unknown = sorted(set(used) - set(VARIABLES))
     if unknown:
         raise TemplateRejected("body", f"unknown placeholder {{{{{unknown[0]}}}}}; known: {', '.join(VARIABLES)}")
+    offer_parts = sorted(NEGOTIATION_ONLY.intersection(used))
+    if offer_parts and template.name != NEGOTIATION_TEMPLATE:
+        raise TemplateRejected("body", f"{{{{{offer_parts[0]}}}}} may be used only in the {NEGOTIATION_TEMPLATE!r} "
+                                       "template: only its messages carry the debtor's offers and link")
     if "creditor" not in used and not CREDITOR_PARTS <= set(used):
         raise TemplateRejected("body", "must name the creditor with its CNPJ and address (CDC art. 42-A): use "
                                        "{{creditor}}, or {{creditor_name}}, {{creditor_cnpj}} and {{creditor_address}}")
@@ -80,7 +93,7 @@ def values(command: ContactRequested) -> dict[str, str]:
     who, creditor, invoices = command.recipient, command.creditor, command.invoices
     first = first_name(who.name)
     greeting = _GREETINGS.get(command.tone, "Prezado(a) Sr(a). {name},").format(first=first, name=who.name)
-    return {
+    known = {
         "greeting": greeting,
         "name": who.name,
         "first_name": first,
@@ -92,7 +105,9 @@ def values(command: ContactRequested) -> dict[str, str]:
                               for i in invoices),
         "total": brl(sum(i.amount_cents for i in invoices)),
         "due_date": br_date(min(i.due_date for i in invoices)),
+        **offers.placeholder_values(command.offers, command.self_service_url),
     }
+    return {name: " ".join(value.splitlines()) for name, value in known.items()}
 
 
 def render(body: str, known: Mapping[str, str]) -> str:
@@ -111,9 +126,10 @@ def provider_body(body: str) -> str:
 
 
 def sample_command(channel: str, template: str = "notice") -> ContactRequested:
-    """A realistic command to render templates with when they are saved (length checks, previews)."""
+    """A realistic command to render templates with when they are saved (length checks, previews); the
+    negotiation template's carries an offer menu and a self-service link as negotiation makes them."""
     moment = datetime(2027, 3, 10, 13, tzinfo=UTC)
-    return ContactRequested(
+    command = ContactRequested(
         occurred_at=moment, tenant_id="sample", step_id=UUID(int=0), step_key="D+1", channel=channel,
         template=template, tone="informative",
         recipient=Recipient(debtor_id=UUID(int=0), name="Maria Aparecida dos Santos", phone="+5511987654321"),
@@ -123,3 +139,22 @@ def sample_command(channel: str, template: str = "notice") -> ContactRequested:
                                  due_date=date(2027, 3, 9))],
         scheduled_for=moment,
     )
+    if template != NEGOTIATION_TEMPLATE:
+        return command
+    return command.model_copy(update={"offers": _sample_offers(), "self_service_url": _sample_link(moment)})
+
+
+def _sample_offers() -> list[OfferSummary]:
+    """The sample invoice's menu: 10% off to pay in full, or 2x and 3x of the amount due."""
+    first_due, expires_on = date(2027, 3, 11), date(2027, 3, 15)
+    return [OfferSummary(installments=1, total_cents=111_110, installment_cents=111_110, first_due=first_due,
+                         discount_cents=12_346, expires_on=expires_on),
+            *(OfferSummary(installments=n, total_cents=123_456, installment_cents=-(-123_456 // n),
+                           first_due=first_due, discount_cents=0, expires_on=expires_on) for n in (2, 3))]
+
+
+def _sample_link(moment: datetime) -> str:
+    # Signed like negotiation's own links, so that length checks see a link as long as a real one.
+    token = links.sign({"p": NEGOTIATION_TEMPLATE, "t": "comercio-exemplo", "d": str(UUID(int=0))}, "sample",
+                       moment + timedelta(days=7))
+    return f"https://pagar.exemplo.com.br/s/{token}"

@@ -1,5 +1,7 @@
 """Turns a contact command into an e-mail: pt-BR Jinja2 templates, the creditor's identification
-(CDC art. 42-A) and a working unsubscribe link in every message."""
+(CDC art. 42-A) and a working unsubscribe link in every message. Negotiation commands add their offers,
+the offers' deadline and the self-service link; every template gets these keys (empty for other commands),
+as StrictUndefined refuses a missing one."""
 
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -7,7 +9,8 @@ from email.utils import formataddr
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateNotFound
 
-from regua_contracts.contacts import ContactRequested
+from regua_contracts.contacts import ContactRequested, OfferSummary
+from regua_dispatch import offers
 from regua_dispatch.formatting import br_date, brl, cnpj, first_name
 
 
@@ -46,10 +49,19 @@ class EmailRenderer:
                          for i in command.invoices],
             "total": brl(sum(i.amount_cents for i in command.invoices)),
             "unsubscribe_url": unsubscribe_url,
+            "offers": [_offer(o) for o in command.offers],
+            "offer_deadline": br_date(ends) if (ends := offers.deadline(command.offers)) else None,
+            "link": command.self_service_url,
         })
         subject, _, body = text.partition("\n")  # templates put the subject on their first line
         subject, body = subject.strip(), body.strip() + "\n"
         return RenderedEmail(subject, body)
+
+
+def _offer(offer: OfferSummary) -> dict[str, str | int]:
+    return {"label": offers.label(offer), "installments": offer.installments, "total": brl(offer.total_cents),
+            "installment": brl(offer.installment_cents), "first_due": br_date(offer.first_due),
+            "discount": brl(offer.discount_cents) if offer.discount_cents > 0 else ""}
 
 
 def build_message(command: ContactRequested, rendered: RenderedEmail, *, sender: str, message_id: str,

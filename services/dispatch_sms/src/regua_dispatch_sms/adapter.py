@@ -15,7 +15,7 @@ from uuid import UUID
 
 import asyncpg
 
-from regua_contracts.contacts import ContactRequested
+from regua_contracts.contacts import NEGOTIATION_TEMPLATE, ContactRequested
 from regua_dispatch.phones import phone_key
 from regua_dispatch.pipeline import Failed, Message, Sent
 from regua_dispatch.provider import ProviderClient, ProviderRejected
@@ -26,13 +26,21 @@ from regua_dispatch_sms.segments import measure
 #: Provider error codes that mean the number itself is bad: the phone is invalidated.
 INVALID_NUMBER = frozenset({"invalid_number", "unknown_subscriber", "number_not_in_service"})
 MAX_SEGMENTS = 6  # a template longer than this with a one-invoice sample is refused when saved
+# The negotiation message states the offer menu and the self-service link; the signed link alone is some 190
+# characters (three UCS-2 parts), so it cannot fit in six.
+MAX_NEGOTIATION_SEGMENTS = 10
+
+
+def max_segments(template: MessageTemplate) -> int:
+    return MAX_NEGOTIATION_SEGMENTS if template.name == NEGOTIATION_TEMPLATE else MAX_SEGMENTS
 
 
 def check_length(template: MessageTemplate) -> None:
     length = measure(render(template.body, values(sample_command("sms", template.name))))
-    if length.segments > MAX_SEGMENTS:
+    limit = max_segments(template)
+    if length.segments > limit:
         raise TemplateRejected("body", f"renders to {length.segments} SMS parts ({length.encoding}, "
-                                       f"{length.units} units) with one invoice; at most {MAX_SEGMENTS}")
+                                       f"{length.units} units) with one invoice; at most {limit}")
 
 
 class SmsAdapter:
