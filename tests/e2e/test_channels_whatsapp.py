@@ -40,6 +40,7 @@ def test_template_outside_the_window_text_inside_it_and_a_reply_asking_to_negoti
 
     # The debtor answers the next day at 11:00, quoting our message: the window opens until 11:00 on D+3.
     replied_at = at_local(due + timedelta(days=2), 11, 0)
+    platform.set_clock(replied_at)
     assert providers.reply("whatsapp", phone, "Bom dia! Quero negociar, posso parcelar?", replied_at,
                            in_reply_to=first["id"]) == 200
     reply = eventually(lambda: of_type(platform, invoice["debtor_id"], "debtor.replied.v1"), 30)[0]
@@ -47,10 +48,10 @@ def test_template_outside_the_window_text_inside_it_and_a_reply_asking_to_negoti
     negotiation = eventually(lambda: of_type(platform, invoice["debtor_id"], "negotiation.requested.v1"), 30)[0]
     assert isinstance(negotiation, NegotiationRequested) and negotiation.source == "reply"
 
-    platform.set_clock(at_local(due + timedelta(days=3)))  # 23 hours after the reply
-    second = eventually(lambda: providers.received("whatsapp", phone[1:])[1:], 30, what="the D+3 message")[0]
+    # The answer, inside the window: free text with the offers (negotiation filled them in on the way).
+    second = eventually(lambda: providers.received("whatsapp", phone[1:])[1:], 30, what="the offers")[0]
     assert second["type"] == "text" and second["template"] is None
-    assert "Responda NEGOCIAR" in second["text"] and "responda SAIR" in second["text"]
+    assert "responda ACORDO 1 (à vista)" in second["text"] and "responda SAIR" in second["text"]
     assert eventually(lambda: of_type(platform, invoice["debtor_id"], "contact.delivered.v1"), 30)
 
 

@@ -26,7 +26,7 @@ from tests.support.negotiation import (
 from tests.support.negotiation import register as register_by_email
 from tests.support.providers import Providers
 
-LINK = re.compile(r"http://127\.0\.0\.1:\d+(/s/[A-Za-z0-9_.\-]+)")
+LINK = re.compile(r"http://127\.0\.0\.1:\d+(/p/[A-Za-z0-9_\-]{12})(?![A-Za-z0-9_\-])")  # the short link messages carry
 
 
 def with_policy(platform: Platform, api_key: str) -> None:
@@ -39,8 +39,9 @@ def open_link(platform: Platform, text: str) -> str:
     """The self-service page a message links to, as the debtor's phone would load it."""
     found = LINK.search(text)
     assert found, f"no self-service link in {text!r}"
-    page = httpx.get(platform.stack.url("negotiation") + found.group(1), timeout=30)
+    page = httpx.get(platform.stack.url("negotiation") + found.group(1), timeout=30, follow_redirects=True)
     assert page.status_code == 200, page.text
+    assert page.url.path.startswith("/s/")  # on to the signed link the code stands for
     return page.text
 
 
@@ -82,8 +83,9 @@ def test_debtor_asks_on_whatsapp_gets_offers_accepts_by_reply_pays_and_is_thanke
                what="the ruler to pause the case")
     # The confirmation comes back on WhatsApp with each installment's PIX code.
     confirmation = eventually(lambda: texts(providers, "whatsapp", phone)[2:], 30, what="the confirmation")[0]
-    for installment in made[0]["installments"]:
-        assert installment["pix_copia_e_cola"] in confirmation["text"]
+    first, second = made[0]["installments"]
+    assert first["pix_copia_e_cola"] in confirmation["text"]  # pay the first now; the page has the other
+    assert second["pix_copia_e_cola"] not in confirmation["text"]
     assert "R$ 100,00" in confirmation["text"] and LINK.search(confirmation["text"])
     # The reply code accepted; it did not ask for offers again.
     replies = eventually(lambda: of_type(platform, debtor_id, "debtor.replied.v1")[1:], 30)
@@ -123,7 +125,11 @@ def test_the_negotiation_step_emails_offers_with_a_link_and_an_agent_can_send_th
     assert f"{deadline[8:10]}/{deadline[5:7]}/{deadline[:4]}" in body  # every offer has a deadline
     page = open_link(platform, body)
     assert "R$ 200,00" in page
+    guessed = httpx.get(platform.stack.url("negotiation") + "/p/AAAAAAAAAAAA", timeout=30, follow_redirects=True)
+    assert guessed.status_code == 400 and "Link inválido" in guessed.text
 
+    # Every amicable step has run; a debtor who still wants to negotiate gets an answer all the same.
+    eventually(lambda: case_status(platform, key, invoice["id"])[0] == "exhausted", 30, what="the case exhausted")
     with negotiation_api(platform, key) as neg:
         bad = neg.post(f"/v1/debtors/{debtor_id}/offers/send", json={"channel": "fax"})
         assert bad.status_code == 422 and "channel" in bad.text
@@ -133,6 +139,8 @@ def test_the_negotiation_step_emails_offers_with_a_link_and_an_agent_can_send_th
     again = eventually(lambda: [m for m in platform.mail_to(email) if m["step"].startswith("answer:")], 30,
                        what="the offers sent at the agent's request")
     assert "R$ 100,00" in again[0]["body"] and LINK.search(again[0]["body"])
+    codes = [m.group(1) for m in (LINK.search(again[0]["body"]), LINK.search(body)) if m]
+    assert len(set(codes)) == 2  # each message its own code
     assert [o["offer_id"] for o in wait_offers(platform, key, debtor_id)] == [o["offer_id"] for o in offers]
 
 

@@ -59,7 +59,7 @@ def negotiation_step(debtor_id: UUID, invoice_id: UUID, channel: str = "whatsapp
                                  due_date=date(2024, 1, 31))])
 
 
-def sign(tenant_id: str, debtor_id: UUID, now: datetime, validity_days: int) -> str:
+async def sign(_: asyncpg.Connection, tenant_id: str, debtor_id: UUID, now: datetime, validity_days: int) -> str:
     return f"https://pagar.example/s/{tenant_id}.{debtor_id}.{now.date()}.{validity_days}"
 
 

@@ -116,8 +116,10 @@ class ContactInvalidated(Event):
 
 
 #: A reply that accepts an offer by its number of installments: "ACORDO" or "ACORDO 1" pays in full,
-#: "ACORDO 3" (or "acordo 3x") takes the three-installment offer. Dispatchers recognise it, negotiation acts.
-OFFER_REPLY_CODE: Final = re.compile(r"^\s*acordo\s*(\d{1,2})?\s*x?\s*[.!]?\s*$", re.IGNORECASE)
+#: "ACORDO 3" (or "acordo 3x") takes the three-installment offer; the label a message shows after the code
+#: may be copied with it ("ACORDO 2 (2x)"). Dispatchers recognise it, negotiation acts on it.
+OFFER_REPLY_CODE: Final = re.compile(r"^\s*acordo\s*(\d{1,2})?\s*x?\s*(\([^()]{0,20}\))?\s*[.!]?\s*$",
+                                     re.IGNORECASE)
 
 
 def accepted_installments(text: str) -> int | None:

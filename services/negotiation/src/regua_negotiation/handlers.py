@@ -1,6 +1,6 @@
 """One function per command or event: load, decide with the domain, save with the outbox."""
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -129,7 +129,8 @@ async def on_cancellation(conn: asyncpg.Connection, e: InvoiceCancelled, now: da
     await outbox.add(conn, [OutboxMessage(topics.AGREEMENTS, str(agreement["debtor_id"]), event)])
 
 
-SignLink = Callable[[str, UUID, datetime, int], str]
+#: Makes the self-service link a message carries: (connection, tenant, debtor, now, validity in days) -> URL.
+SignLink = Callable[[asyncpg.Connection, str, UUID, datetime, int], Awaitable[str]]
 
 
 class InvoicesNotYetKnown(Exception):
@@ -163,7 +164,7 @@ async def complete_message(conn: asyncpg.Connection, command: ContactRequested, 
                                    invoice_ids=named, outcome="suppressed", reason=nothing)
         return OutboxMessage(topics.CONTACTS, str(debtor_id), attempt)
     _, policy, _ = await store.current_policy(conn, command.tenant_id)
-    update["self_service_url"] = sign_link(command.tenant_id, debtor_id, now, policy.link_validity_days)
+    update["self_service_url"] = await sign_link(conn, command.tenant_id, debtor_id, now, policy.link_validity_days)
     return OutboxMessage(topics.contact_commands(command.channel), str(debtor_id), command.model_copy(update=update))
 
 

@@ -66,6 +66,17 @@ def _subject(runtime: Runtime, token: str) -> tuple[str, UUID] | HTMLResponse:
         return _error(400, "Link inválido", "Este link não é válido. Peça um novo link ao atendimento.")
 
 
+@router.get("/p/{code}", response_class=HTMLResponse)
+async def short(request: Request, code: str) -> Response:
+    """A message's short link: on to the signed link it stands for, which the page verifies (and may find
+    expired); an unknown code gets the same error page as a tampered link."""
+    token = await store.short_link(runtime_of(request).pool, code) if len(code) <= 32 else None
+    if token is None:
+        return _error(400, "Link inválido", "Este link não é válido. Confira se ele foi copiado por inteiro "
+                      "ou peça um novo link ao atendimento.")
+    return RedirectResponse(f"/s/{token}", status_code=303)
+
+
 @router.get("/s/{token}", response_class=HTMLResponse)
 async def page(request: Request, token: str) -> Response:
     runtime = runtime_of(request)

@@ -191,6 +191,22 @@ async def late_candidates(conn: Conn, today: date) -> list[asyncpg.Record]:
         "AND i.due_date + a.tolerance_days < $1) LIMIT 500 FOR UPDATE SKIP LOCKED", today))
 
 
+# --- short links ----------------------------------------------------------------------------------------
+async def add_short_link(conn: Conn, code: str, token: str, expires_at: datetime, now: datetime) -> None:
+    await conn.execute("INSERT INTO short_links (code, token, expires_at, created_at) VALUES ($1, $2, $3, $4)",
+                       code, token, expires_at, now)
+
+
+async def short_link(conn: Conn, code: str) -> str | None:
+    token: str | None = await conn.fetchval("SELECT token FROM short_links WHERE code = $1", code)
+    return token
+
+
+async def prune_short_links(conn: Conn, before: datetime) -> int:
+    result: str = await conn.execute("DELETE FROM short_links WHERE expires_at < $1", before)
+    return int(result.split()[-1])
+
+
 # --- simulated clock ------------------------------------------------------------------------------------
 async def load_simulated_clock(conn: Conn) -> datetime | None:
     value: datetime | None = await conn.fetchval("SELECT now FROM simulated_clock")

@@ -6,6 +6,8 @@ import logging
 from datetime import datetime
 from uuid import UUID
 
+import asyncpg
+
 from regua_contracts import topics
 from regua_contracts.contacts import (
     CONTACT_EVENT,
@@ -26,8 +28,9 @@ log = logging.getLogger(__name__)
 
 
 def wire(runtime: Runtime) -> None:
-    def sign_link(tenant_id: str, debtor_id: UUID, now: datetime, validity_days: int) -> str:
-        return views.self_service_link(runtime, tenant_id, debtor_id, now, validity_days)["url"]
+    async def sign_link(conn: asyncpg.Connection, tenant_id: str, debtor_id: UUID, now: datetime,
+                        validity_days: int) -> str:
+        return await views.short_self_service_link(runtime, conn, tenant_id, debtor_id, now, validity_days)
 
     async def on_invoices(deliveries: list[Delivery[AnyInvoiceEvent]]) -> list[Rejection]:
         today, now = views.today_and_now(runtime)

@@ -1,7 +1,9 @@
-"""The background loop that breaks agreements with an installment late beyond the policy's tolerance."""
+"""The background loop that breaks agreements with an installment late beyond the policy's tolerance and
+forgets long-expired short links."""
 
 import asyncio
 import logging
+from datetime import timedelta
 
 import asyncpg
 
@@ -10,6 +12,7 @@ from regua_platform.clock import SimulatedClock
 from regua_platform.service import Runtime
 
 log = logging.getLogger(__name__)
+SHORT_LINKS_KEPT = timedelta(days=30)
 
 
 async def run_break_checker(runtime: Runtime) -> None:
@@ -24,6 +27,8 @@ async def run_break_checker(runtime: Runtime) -> None:
             broken = await handlers.break_late_agreements(runtime.pool, today, now)
             if broken:
                 log.info("agreements broken", extra={"count": broken})
+            # Short links are kept a month past expiry, so a late click says "expired" rather than "invalid".
+            await store.prune_short_links(runtime.pool, now - SHORT_LINKS_KEPT)
         except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
             log.exception("break check failed; retrying")
         await asyncio.sleep(runtime.settings.negotiation_break_check_seconds)

@@ -1,5 +1,6 @@
 """What the API and the self-service page show: offers, agreements and debts as plain dicts."""
 
+import secrets
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -70,5 +71,19 @@ def self_service_link(runtime: Runtime, tenant_id: str, debtor_id: UUID, now: da
     token = links.sign({"p": LINK_PURPOSE, "t": tenant_id, "d": str(debtor_id)}, runtime.settings.link_secret,
                        expires_at)
     path = f"/s/{token}"
-    return {"url": runtime.settings.negotiation_public_base_url.rstrip("/") + path, "path": path,
-            "expires_at": expires_at.isoformat()}
+    return {"url": public_url(runtime, path), "path": path, "expires_at": expires_at.isoformat()}
+
+
+async def short_self_service_link(runtime: Runtime, conn: asyncpg.Connection, tenant_id: str, debtor_id: UUID,
+                                  now: datetime, validity_days: int) -> str:
+    """The link as messages carry it: a random code (72 bits) standing for the signed link, so an SMS spends
+    about 40 characters on it instead of 190. The code expires with the link it stands for."""
+    link = self_service_link(runtime, tenant_id, debtor_id, now, validity_days)
+    code = secrets.token_urlsafe(9)
+    await store.add_short_link(conn, code, link["path"].removeprefix("/s/"), datetime.fromisoformat(link["expires_at"]),
+                               now)
+    return public_url(runtime, f"/p/{code}")
+
+
+def public_url(runtime: Runtime, path: str) -> str:
+    return runtime.settings.negotiation_public_base_url.rstrip("/") + path

@@ -10,6 +10,8 @@ import asyncpg
 from regua_ruler.domain.planning import PlannedStep
 
 _ACTIVE_OR_PAUSED = "('active', 'paused')"
+#: Steps fire on active cases; an exhausted case still answers a debtor's request for offers.
+_FIRABLE = "(c.status = 'active' OR (c.status = 'exhausted' AND s.step_key LIKE 'answer:%'))"
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,7 @@ async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list
         "  s.tenant_id, s.debtor_id, c.recipient, c.creditor, c.invoice "
         "FROM mine JOIN case_steps s ON s.tenant_id = mine.tenant_id AND s.debtor_id = mine.debtor_id "
         "JOIN cases c ON c.invoice_id = s.invoice_id "
-        "WHERE s.status = 'pending' AND s.fire_at <= $1 AND c.status = 'active' "
+        f"WHERE s.status = 'pending' AND s.fire_at <= $1 AND {_FIRABLE} "
         "FOR UPDATE OF s SKIP LOCKED",  # rows a payment is stopping right now are left to it
         now, limit,
     )
@@ -179,18 +181,20 @@ async def exhaust_finished_cases(
 async def add_answer_step(conn: asyncpg.Connection, tenant_id: str, debtor_id: UUID, step_key: str,
                           channels: list[str], template: str, now: datetime, today: date,
                           quiet_for: timedelta) -> UUID | None:
-    """A one-off step on the debtor's active case that fell due first, due now; the firing path sends it
-    like any step (gate, consolidation, idempotency). None when no case is active (paid, paused, closed)
-    or an answer is already pending or went out within ``quiet_for`` (repeated requests get one answer)."""
+    """A one-off step on the debtor's open case that fell due first, due now; the firing path sends it like
+    any step (gate, consolidation, idempotency). An exhausted case (every amicable step done) still answers:
+    a debtor who asks to negotiate before legal measures is the best outcome. None when no case is active or
+    exhausted (paid, paused, stopped) or an answer is already pending or went out within ``quiet_for``
+    (repeated requests get one answer)."""
     invoice_id: UUID | None = await conn.fetchval(
         "INSERT INTO case_steps (invoice_id, step_key, slot, tenant_id, debtor_id, channels, template, tone, "
         "offset_days, fire_at, status) "
         "SELECT c.invoice_id, $3, 0, c.tenant_id, c.debtor_id, $4, $5, 'cordial', "
         "  $8::date - c.due_date, $6, 'pending' "
-        "FROM cases c WHERE c.tenant_id = $1 AND c.debtor_id = $2 AND c.status = 'active' "
+        "FROM cases c WHERE c.tenant_id = $1 AND c.debtor_id = $2 AND c.status IN ('active', 'exhausted') "
         "AND NOT EXISTS (SELECT 1 FROM cases d JOIN case_steps s ON s.invoice_id = d.invoice_id "
         "  WHERE d.tenant_id = $1 AND d.debtor_id = $2 AND s.step_key LIKE 'answer:%' "
-        "  AND (s.status = 'pending' OR s.fired_at > $6 - $7::interval)) "
+        "  AND (s.status = 'pending' OR s.fired_at > $6::timestamptz - $7::interval)) "
         "ORDER BY c.due_date, c.invoice_id LIMIT 1 "
         "ON CONFLICT DO NOTHING RETURNING invoice_id",
         tenant_id, debtor_id, step_key, channels, template, now, quiet_for, today,
@@ -255,8 +259,8 @@ async def counts(conn: asyncpg.Pool) -> dict[str, dict[str, int]]:
 
 async def due_step_count(conn: asyncpg.Pool, now: datetime) -> int:
     count: int = await conn.fetchval(
-        "SELECT count(*) FROM case_steps s JOIN cases c USING (invoice_id) "
-        "WHERE s.status = 'pending' AND s.fire_at <= $1 AND c.status = 'active'", now,
+        "SELECT count(*) FROM case_steps s JOIN cases c USING (invoice_id) WHERE s.status = 'pending' "
+        f"AND s.fire_at <= $1 AND {_FIRABLE}", now,
     )
     return count
 
