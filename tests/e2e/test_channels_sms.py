@@ -150,7 +150,7 @@ def test_templates_are_checked_when_saved_and_the_tenants_own_is_used(platform: 
     assert saved.status_code == 200, saved.text
     assert saved.json()["provider_body"] == "{{1}}, a fatura {{2}} segue em aberto. {{3}}. Responda SAIR p/ sair."
     assert [t["name"] for t in templates.get("", follow_redirects=True).json()["templates"]] == [
-        "bureau_notice", "negotiation", "notice", "reminder", "thank_you"]
+        "agreement", "bureau_notice", "negotiation", "notice", "reminder", "thank_you"]
     other = httpx.get(f"{platform.stack.url('dispatch-sms')}/v1/templates/notice",
                       headers={"X-API-Key": tenant_with_ruler(platform, "Outra Loja Ltda", STEPS,
                                                               services=("dispatch-sms",))})

@@ -81,7 +81,7 @@ def test_debtor_asks_on_whatsapp_gets_offers_accepts_by_reply_pays_and_is_thanke
     assert [i["amount_cents"] for i in made[0]["installments"]] == [10_000, 10_000]
     eventually(lambda: case_status(platform, key, invoice["id"]) == ("paused", "agreement"), 30,
                what="the ruler to pause the case")
-    # The confirmation comes back on WhatsApp with each installment's PIX code.
+    # The confirmation comes back on WhatsApp with the first installment's PIX code and the link.
     confirmation = eventually(lambda: texts(providers, "whatsapp", phone)[2:], 30, what="the confirmation")[0]
     first, second = made[0]["installments"]
     assert first["pix_copia_e_cola"] in confirmation["text"]  # pay the first now; the page has the other

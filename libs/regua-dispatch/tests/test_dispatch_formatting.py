@@ -1,10 +1,10 @@
-"""pt-BR formatting of money, dates, CNPJs and names (unit, no I/O)."""
+"""pt-BR formatting of money, dates, CNPJs, names and lists (unit, no I/O)."""
 
 from datetime import date
 
 import pytest
 
-from regua_dispatch.formatting import br_date, brl, cnpj, first_name
+from regua_dispatch.formatting import br_date, brl, cnpj, first_name, listing
 
 
 @pytest.mark.parametrize(
@@ -50,3 +50,10 @@ def test_cnpj(value: str, text: str) -> None:
 )
 def test_first_name(name: str, first: str) -> None:
     assert first_name(name) == first
+
+
+@pytest.mark.parametrize(
+    ("items", "text"), [([], ""), (["a"], "a"), (["a", "b"], "a e b"), (["a", "b", "c"], "a, b e c")],
+)
+def test_listing(items: list[str], text: str) -> None:
+    assert listing(items, "e") == text

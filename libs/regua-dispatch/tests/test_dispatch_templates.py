@@ -5,9 +5,17 @@ import uuid
 from datetime import date
 
 import pytest
+from crccheck.crc import Crc16CcittFalse
 
 from regua_contracts.common import InvoiceSummary
-from regua_contracts.contacts import NEGOTIATION_TEMPLATE, ContactRequested, OfferSummary, accepted_installments
+from regua_contracts.contacts import (
+    AGREEMENT_TEMPLATE,
+    NEGOTIATION_TEMPLATE,
+    ContactRequested,
+    InstallmentSummary,
+    OfferSummary,
+    accepted_installments,
+)
 from regua_dispatch.templates import (
     MessageTemplate,
     TemplateRejected,
@@ -131,14 +139,100 @@ def test_offers_with_their_own_first_due_date_say_it_each() -> None:
         "ou 3x de R$ 67,00 (1º vencimento em 05/12/2026, desconto de R$ 1,00)")
 
 
-def test_a_negotiation_command_without_offers_still_renders_an_invitation_to_negotiate() -> None:
-    known = values(_negotiation([], link=None))
-    assert (known["offers"], known["offer_deadline"], known["link"], known["reply_codes"]) == (
-        "condições especiais de desconto ou parcelamento", "sob consulta", "sob consulta", "NEGOCIAR")
-
-
 def test_the_negotiation_sample_carries_a_menu_and_a_signed_link_the_others_none() -> None:
     sample = sample_command("sms", NEGOTIATION_TEMPLATE)
     assert [o.installments for o in sample.offers] == [1, 2, 3]
     assert sample.self_service_url is not None and len(sample.self_service_url) > 150  # as long as a real one
     assert (sample_command("sms").offers, sample_command("sms").self_service_url) == ([], None)
+
+
+PIX_1, PIX_2 = (i.pix_copia_e_cola for i in sample_command("sms", AGREEMENT_TEMPLATE).installments)
+
+
+def _installment(number: int, amount_cents: int, due_date: date, pix: str = PIX_1) -> InstallmentSummary:
+    return InstallmentSummary(number=number, amount_cents=amount_cents, due_date=due_date, pix_copia_e_cola=pix,
+                              payment_reference=f"RG0a1b2c3d4e5f6a7b8c9d{number:02d}")
+
+
+def _agreement(installments: list[InstallmentSummary], link: str | None = LINK) -> ContactRequested:
+    return sample_command("sms", AGREEMENT_TEMPLATE).model_copy(
+        update={"installments": installments, "self_service_url": link})
+
+
+@pytest.mark.parametrize("placeholder", ["installments", "pix", "payment_reference"])
+def test_agreement_placeholders_are_refused_outside_the_agreement_template(placeholder: str) -> None:
+    body = f"{{{{greeting}}}} Pague: {{{{{placeholder}}}}}. Cobrança de {{{{creditor}}}}. Responda SAIR."
+    for other in ("reminder", NEGOTIATION_TEMPLATE):
+        with pytest.raises(TemplateRejected, match=rf"\{{\{{{placeholder}\}}\}} may be used only in the 'agreement' "
+                           "template: only its messages carry the agreement's installments") as caught:
+            check(MessageTemplate(name=other, channel="sms", body=body))
+        assert caught.value.field == "body"
+    check(MessageTemplate(name=AGREEMENT_TEMPLATE, channel="sms", body=body))
+
+
+def test_a_pix_code_in_a_reminder_is_refused_and_the_link_serves_negotiation_and_agreement_alone() -> None:
+    with pytest.raises(TemplateRejected, match=r"\{\{pix\}\} may be used only in the 'agreement' template"):
+        check(MessageTemplate(name="reminder", channel="whatsapp", body=f"{GOOD} PIX: {{{{pix}}}}"))
+    link = f"{GOOD} Veja {{{{link}}}}"
+    with pytest.raises(TemplateRejected, match=r"\{\{link\}\} may be used only in the 'negotiation' or "
+                       "'agreement' template: only their messages carry the debtor's self-service link"):
+        check(MessageTemplate(name="reminder", channel="sms", body=link))
+    for name in (NEGOTIATION_TEMPLATE, AGREEMENT_TEMPLATE):
+        check(MessageTemplate(name=name, channel="sms", body=link))
+    with pytest.raises(TemplateRejected, match=r"\{\{offers\}\} may be used only in the 'negotiation' template"):
+        check(MessageTemplate(name=AGREEMENT_TEMPLATE, channel="sms", body=f"{GOOD} {{{{offers}}}}"))
+
+
+def test_agreement_values_state_the_installments_and_the_first_ones_pix_code_and_reference() -> None:
+    second, first = _installment(2, 10_000, date(2027, 1, 5), PIX_2), _installment(1, 10_002, date(2026, 12, 5))
+    known = values(_agreement([second, first]))  # in any order: the first is the lowest number
+    assert known["installments"] == "2 parcelas: R$ 100,02 em 05/12/2026 e R$ 100,00 em 05/01/2027"
+    assert known["pix"] == PIX_1  # the one to pay now; the page has the others
+    assert known["payment_reference"] == "RG0a1b2c3d4e5f6a7b8c9d01"
+    assert known["link"] == LINK
+    assert PIX_2 not in " ".join(known.values())
+    assert all("\n" not in v for v in known.values())
+
+
+def test_a_single_payment_and_many_installments_read_well_on_one_line() -> None:
+    single = values(_agreement([_installment(1, 18_000, date(2026, 12, 5))]))
+    assert single["installments"] == "pagamento único de R$ 180,00 até 05/12/2026"
+    dues = [date(2026, 12, 5), date(2027, 1, 5), date(2027, 2, 5)]
+    three = [_installment(n, 6_000, due) for n, due in enumerate(dues, start=1)]
+    assert values(_agreement(three))["installments"] == (
+        "3 parcelas: R$ 60,00 em 05/12/2026, R$ 60,00 em 05/01/2027 e R$ 60,00 em 05/02/2027")
+    twelve = [_installment(1, 4_588, date(2026, 12, 5)),
+              *(_installment(n, 4_584, date(2027, n - 1, 5)) for n in range(2, 13))]
+    assert values(_agreement(twelve))["installments"] == (
+        "12 parcelas: R$ 45,88 em 05/12/2026 e mais 11 de R$ 45,84 até 05/11/2027")
+    uneven = [*twelve[:-1], _installment(12, 4_600, date(2027, 11, 5))]
+    assert values(_agreement(uneven))["installments"] == (
+        "12 parcelas: R$ 45,88 em 05/12/2026 e mais 11 somando R$ 504,40 até 05/11/2027")
+
+
+@pytest.mark.parametrize(("template", "expected"), [
+    # An invitation to negotiate: the reply it asks for (NEGOCIAR) brings fresh offers.
+    (NEGOTIATION_TEMPLATE, {"offers": "condições especiais de desconto ou parcelamento",
+                            "offer_deadline": "sob consulta", "link": "sob consulta", "reply_codes": "NEGOCIAR"}),
+    (AGREEMENT_TEMPLATE, {"installments": "valores e vencimentos sob consulta", "pix": "sob consulta",
+                          "payment_reference": "sob consulta", "link": "sob consulta"}),
+])
+def test_a_command_without_its_offers_or_installments_and_link_still_renders(template: str,
+                                                                             expected: dict[str, str]) -> None:
+    known = values(sample_command("sms", template).model_copy(
+        update={"offers": [], "installments": [], "self_service_url": None}))
+    assert {name: known[name] for name in expected} == expected
+
+
+def test_the_agreement_sample_carries_two_installments_with_real_looking_br_codes_and_a_link() -> None:
+    sample = sample_command("sms", AGREEMENT_TEMPLATE)
+    assert (sample.step_key, sample.tone, sample.offers) == (AGREEMENT_TEMPLATE, "friendly", [])
+    assert [(i.number, i.amount_cents) for i in sample.installments] == [(1, 61_728), (2, 61_728)]
+    codes = [i.pix_copia_e_cola for i in sample.installments]
+    assert len(set(codes)) == 2 and all(150 <= len(c) <= 200 for c in codes)
+    for installment, code in zip(sample.installments, codes, strict=True):
+        assert code.startswith("000201") and "br.gov.bcb.pix" in code and "5406617.28" in code
+        assert installment.payment_reference in code  # the txid, field 62-05
+        assert int(code[-4:], 16) == Crc16CcittFalse.calc(code[:-4].encode())  # the BR Code's own CRC16
+    assert sample.self_service_url is not None and len(sample.self_service_url) > 150
+    assert sample_command("sms").installments == []

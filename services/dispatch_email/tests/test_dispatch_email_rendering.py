@@ -7,7 +7,14 @@ from importlib import resources
 import pytest
 
 from regua_contracts.common import Creditor, InvoiceSummary
-from regua_contracts.contacts import NEGOTIATION_TEMPLATE, ContactRequested, OfferSummary, Recipient
+from regua_contracts.contacts import (
+    AGREEMENT_TEMPLATE,
+    NEGOTIATION_TEMPLATE,
+    ContactRequested,
+    OfferSummary,
+    Recipient,
+)
+from regua_dispatch.templates import sample_command
 from regua_dispatch_email.rendering import EmailRenderer, UnknownTemplate, build_message
 
 TEMPLATES = sorted(
@@ -38,7 +45,7 @@ def renderer() -> EmailRenderer:
 
 
 def test_the_folder_holds_the_expected_templates() -> None:
-    assert TEMPLATES == ["bureau_notice", "negotiation", "notice", "reminder", "thank_you"]
+    assert TEMPLATES == ["agreement", "bureau_notice", "negotiation", "notice", "reminder", "thank_you"]
 
 
 @pytest.mark.parametrize("template", TEMPLATES)
@@ -127,3 +134,42 @@ def test_a_negotiation_lists_each_offer_with_its_deadline_and_the_link_to_accept
 def test_a_negotiation_without_offers_invites_to_learn_them(renderer: EmailRenderer) -> None:
     body = renderer.render(_command(NEGOTIATION_TEMPLATE), UNSUBSCRIBE).body
     assert "Preparamos condições especiais" in body and "responda a este e-mail para conhecer as opções" in body
+
+
+def test_an_agreement_lists_each_installment_with_its_pix_code_and_reference_and_the_link(
+        renderer: EmailRenderer) -> None:
+    sample = sample_command("email", AGREEMENT_TEMPLATE)
+    first, second = sample.installments
+    second = second.model_copy(update={"amount_cents": 61_727})
+    command = _command(AGREEMENT_TEMPLATE).model_copy(update={
+        "installments": [second, first], "self_service_url": sample.self_service_url, "step_key": AGREEMENT_TEMPLATE})
+    rendered = renderer.render(command, UNSUBSCRIBE)
+    assert rendered.subject == "Acme Comércio Ltda: acordo confirmado"
+    assert ("Seu acordo para regularizar a fatura abaixo está confirmado. Pague cada parcela até o seu vencimento "
+            "com o PIX copia e cola: copie o código e cole no app do seu banco, na opção PIX copia e cola.\n\n"
+            "Parcela 1 de 2: R$ 617,28, vencimento em 11/03/2027\n"
+            f"PIX copia e cola:\n{first.pix_copia_e_cola}\n"
+            f"Referência do pagamento: {first.payment_reference}\n\n"
+            "Parcela 2 de 2: R$ 617,27, vencimento em 11/04/2027\n"
+            f"PIX copia e cola:\n{second.pix_copia_e_cola}\n"
+            f"Referência do pagamento: {second.payment_reference}\n\n"
+            "O QR Code de cada vencimento e o andamento do acordo estão em:\n"
+            f"{sample.self_service_url}\n\n") in rendered.body
+    message = build_message(command, rendered, sender="cobranca@regua.local", message_id="<m@regua>",
+                            unsubscribe_url=UNSUBSCRIBE)
+    assert second.pix_copia_e_cola in message.get_content()  # a long line survives the transfer encoding whole
+
+
+def test_a_single_payment_agreement_without_a_link_keeps_its_code_in_the_e_mail(renderer: EmailRenderer) -> None:
+    only = sample_command("email", AGREEMENT_TEMPLATE).installments[0].model_copy(
+        update={"amount_cents": 18_000, "due_date": date(2026, 12, 5)})
+    body = renderer.render(_command(AGREEMENT_TEMPLATE).model_copy(update={"installments": [only]}), UNSUBSCRIBE).body
+    assert "Pague até o vencimento com o PIX copia e cola" in body
+    assert f"Pagamento único: R$ 180,00, vencimento em 05/12/2026\nPIX copia e cola:\n{only.pix_copia_e_cola}\n" in body
+    assert "Guarde este e-mail: ele traz o código PIX de cada vencimento." in body
+
+
+def test_an_agreement_without_installments_asks_to_reply(renderer: EmailRenderer) -> None:
+    body = renderer.render(_command(AGREEMENT_TEMPLATE), UNSUBSCRIBE).body
+    assert ("está confirmado.\nPara receber os valores, vencimentos e códigos PIX, responda a este e-mail.\n"
+            in body)

@@ -1,12 +1,12 @@
 """WhatsApp: the 24-hour window, templates with approved names and positional parameters, and the
-negotiation message's offers as parameters and as free text (unit)."""
+negotiation message's offers and the agreement's confirmation as parameters and as free text (unit)."""
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from regua_contracts.contacts import NEGOTIATION_TEMPLATE, ContactRequested
+from regua_contracts.contacts import AGREEMENT_TEMPLATE, NEGOTIATION_TEMPLATE, ContactRequested
 from regua_dispatch.pipeline import Message
 from regua_dispatch.provider import ProviderClient, RetryPolicy
 from regua_dispatch.registry import TemplateRegistry, load_defaults
@@ -39,7 +39,7 @@ def test_free_text_only_within_24_hours_of_the_debtors_last_message(last: dateti
 
 def test_the_shipped_templates_are_approved_and_compliant() -> None:
     defaults = load_defaults("regua_dispatch_whatsapp", "whatsapp", check_template)
-    assert sorted(defaults) == ["bureau_notice", "negotiation", "notice", "reminder", "thank_you"]
+    assert sorted(defaults) == ["agreement", "bureau_notice", "negotiation", "notice", "reminder", "thank_you"]
     # A template whose parameters changed is a new one at the provider, approved anew: a new version.
     versions = {name: 2 if name == NEGOTIATION_TEMPLATE else 1 for name in defaults}
     assert all(t.approved and t.provider_template == f"regua_{name}_v{versions[name]}" for name, t in defaults.items())
@@ -74,6 +74,10 @@ class _Conversations:
 async def _compose_negotiation(last_inbound: datetime | None) -> tuple[ContactRequested, dict[str, Any]]:
     sample = sample_command("whatsapp", NEGOTIATION_TEMPLATE)
     command = sample.model_copy(update={"offers": sample.offers[:2]})
+    return command, await _compose(command, last_inbound)
+
+
+async def _compose(command: ContactRequested, last_inbound: datetime | None) -> dict[str, Any]:
     client = ProviderClient("whatsapp", "http://whatsapp.invalid", "token", bucket=TokenBucket(0),
                             retry=RetryPolicy(), timeout_seconds=1, connections=1)
     registry = TemplateRegistry("whatsapp", load_defaults("regua_dispatch_whatsapp", "whatsapp", check_template))
@@ -81,7 +85,7 @@ async def _compose_negotiation(last_inbound: datetime | None) -> tuple[ContactRe
     composed = await WhatsAppAdapter(client, registry, "/v21.0/1/messages").compose(conn, [command], AT)
     message = composed[command.step_id]
     assert isinstance(message, Message)
-    return command, message.payload
+    return message.payload
 
 
 async def test_outside_the_window_the_negotiation_template_gets_the_offers_as_parameters() -> None:
@@ -106,3 +110,30 @@ async def test_inside_the_window_the_negotiation_goes_as_free_text_with_the_offe
             "opção, responda ACORDO 1 (à vista) ou ACORDO 2 (2x). Detalhes e pagamento com PIX: "
             f"{command.self_service_url}\n") in text
     assert text.endswith("Para não receber mais mensagens, responda SAIR.")
+
+
+AGREEMENT = sample_command("whatsapp", AGREEMENT_TEMPLATE)
+FIRST_PIX, SECOND_PIX = (i.pix_copia_e_cola for i in AGREEMENT.installments)
+CREDITOR = "Comércio de Exemplo Ltda, CNPJ 11.222.333/0001-81, Av. Paulista, 1000, São Paulo - SP"
+
+
+async def test_outside_the_window_the_agreement_template_gets_the_first_pix_code_as_a_parameter() -> None:
+    payload = await _compose(AGREEMENT, None)
+    assert payload["type"] == "template" and payload["template"]["name"] == "regua_agreement_v1"
+    texts = [p["text"] for p in payload["template"]["components"][0]["parameters"]]
+    assert texts == ["Olá, Maria!", "2 parcelas: R$ 617,28 em 11/03/2027 e R$ 617,28 em 11/04/2027", FIRST_PIX,
+                     AGREEMENT.self_service_url, CREDITOR]
+    assert SECOND_PIX not in texts
+    assert all("\n" not in t for t in texts)  # the Cloud API refuses a parameter with a line break
+
+
+async def test_inside_the_window_the_agreement_goes_as_free_text_with_the_pix_code_on_a_line_of_its_own() -> None:
+    payload = await _compose(AGREEMENT, AT - timedelta(hours=1))  # the debtor just replied "ACORDO 2"
+    text = payload["text"]["body"]
+    assert payload["type"] == "text"
+    assert text == (
+        "Olá, Maria! Acordo confirmado, com 2 parcelas: R$ 617,28 em 11/03/2027 e R$ 617,28 em 11/04/2027. Para "
+        "pagar o 1º vencimento, copie o código abaixo e cole no app do seu banco, na opção PIX copia e cola:\n"
+        f"{FIRST_PIX}\nO QR Code e o PIX de cada vencimento estão em {AGREEMENT.self_service_url}\n"
+        f"Credor: {CREDITOR}. Para não receber mais mensagens, responda SAIR.")
+    assert SECOND_PIX not in text

@@ -203,6 +203,8 @@ async def test_cancelling_an_invoice_cancels_its_agreement(conn: asyncpg.Connect
     row = await store.agreement(conn, TENANT.id, agreement_id)
     assert row is not None and row["status"] == "cancelled" and "cancelled by the creditor" in row["reason"]
     assert await outbox_types(conn) == ["agreement.created.v1", "agreement.cancelled.v1"]
+    voided = json.loads(await conn.fetchval("SELECT payload FROM outbox ORDER BY id DESC LIMIT 1"))
+    assert (voided["invoice_ids"], voided["cancelled_invoice_id"]) == ([str(kept)], str(cancelled))  # kept resumes
     renewed = await handlers.current_offers(conn, TENANT.id, debtor, TODAY, NOW)
     assert [o["invoice_ids"] for o in renewed] == [[kept], [kept]] and renewed[0]["total_cents"] == 10_000
     # A cancellation outside any agreement changes no agreement.

@@ -51,7 +51,8 @@ class AgreementCancelled(Event):
     type: Literal["agreement.cancelled.v1"] = "agreement.cancelled.v1"
     agreement_id: UUID
     debtor_id: UUID
-    invoice_ids: list[UUID]
+    invoice_ids: list[UUID] = Field(description="the agreement's other invoices, which resume")
+    cancelled_invoice_id: UUID
     reason: str
 
 

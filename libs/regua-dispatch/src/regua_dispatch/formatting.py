@@ -1,6 +1,10 @@
-"""pt-BR formatting for messages: R$ 1.234,56, 30/11/2026, 11.222.333/0001-81."""
+"""pt-BR formatting for messages: R$ 1.234,56, 30/11/2026, 11.222.333/0001-81, "a, b e c"."""
 
+from collections.abc import Sequence
 from datetime import date
+
+#: What a message says where a command lacks a value it states (a deadline, a link, a PIX code).
+ON_REQUEST = "sob consulta"
 
 
 def brl(cents: int) -> str:
@@ -20,3 +24,8 @@ def cnpj(value: str) -> str:
 
 def first_name(full_name: str) -> str:
     return full_name.split()[0].title() if full_name.strip() else full_name
+
+
+def listing(items: Sequence[str], conjunction: str) -> str:
+    """'a', 'a e b', 'a, b e c' (conjunction 'e'); '' for no items."""
+    return f" {conjunction} ".join([", ".join(items[:-1]), items[-1]] if len(items) > 1 else items)

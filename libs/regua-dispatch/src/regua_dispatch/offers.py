@@ -6,12 +6,11 @@ from collections.abc import Sequence
 from datetime import date
 
 from regua_contracts.contacts import OfferSummary
-from regua_dispatch.formatting import br_date, brl
+from regua_dispatch.formatting import ON_REQUEST, br_date, brl, listing
 
 # Negotiation fills the offers and the link of every negotiation command. Should one come without them, the
 # message still reads well and the reply it invites (NEGOCIAR) asks for fresh offers.
 WITHOUT_OFFERS = "condições especiais de desconto ou parcelamento"
-ON_REQUEST = "sob consulta"
 ASK_FOR_OFFERS = "NEGOCIAR"
 
 
@@ -50,15 +49,14 @@ def describe_all(offers: Sequence[OfferSummary]) -> str:
 
 def either(options: Sequence[str]) -> str:
     """'a', 'a ou b', 'a, b ou c'."""
-    return " ou ".join([", ".join(options[:-1]), options[-1]] if len(options) > 1 else options)
+    return listing(options, "ou")
 
 
-def placeholder_values(offers: Sequence[OfferSummary], link: str | None) -> dict[str, str]:
-    """The negotiation placeholders of a text template: offers, offer_deadline, link, reply_codes."""
+def placeholder_values(offers: Sequence[OfferSummary]) -> dict[str, str]:
+    """The negotiation placeholders of a text template: offers, offer_deadline, reply_codes."""
     ends = deadline(offers)
     return {
         "offers": describe_all(offers) if offers else WITHOUT_OFFERS,
         "offer_deadline": br_date(ends) if ends else ON_REQUEST,
-        "link": link or ON_REQUEST,
         "reply_codes": either([f"{reply_code(o)} ({label(o)})" for o in offers]) or ASK_FOR_OFFERS,
     }

@@ -2,9 +2,10 @@
 
 The rules are checked when a template is saved, never discovered at send time: every placeholder is
 known, the creditor is named with its CNPJ and address (CDC art. 42-A), the body says how to opt out
-("responda SAIR") and only the negotiation template states offers (its commands alone carry them). A
-WhatsApp template message sends the values of its placeholders as positional parameters ({{1}}, {{2}}, ...
-in order of appearance), the shape of the Cloud API."""
+("responda SAIR"), only the negotiation template states offers and only the agreement template an
+agreement's installments and PIX code (their commands alone carry them). A WhatsApp template message
+sends the values of its placeholders as positional parameters ({{1}}, {{2}}, ... in order of appearance),
+the shape of the Cloud API."""
 
 import re
 from collections.abc import Callable, Mapping
@@ -13,9 +14,16 @@ from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 
 from regua_contracts.common import Creditor, InvoiceSummary
-from regua_contracts.contacts import NEGOTIATION_TEMPLATE, ContactRequested, OfferSummary, Recipient
-from regua_dispatch import offers
-from regua_dispatch.formatting import br_date, brl, cnpj, first_name
+from regua_contracts.contacts import (
+    AGREEMENT_TEMPLATE,
+    NEGOTIATION_TEMPLATE,
+    ContactRequested,
+    InstallmentSummary,
+    OfferSummary,
+    Recipient,
+)
+from regua_dispatch import agreements, offers
+from regua_dispatch.formatting import ON_REQUEST, br_date, brl, cnpj, first_name
 from regua_dispatch.replies import normalize
 from regua_platform import links
 
@@ -33,11 +41,22 @@ VARIABLES = {
     "due_date": "the earliest due date",
     "offers": "negotiation only: every offer with its amounts, first due date and discount",
     "offer_deadline": "negotiation only: the day the offers expire",
-    "link": "negotiation only: the debtor's self-service page (accept an offer, pay by PIX)",
     "reply_codes": "negotiation only: the replies that accept an offer, e.g. ACORDO 1 (à vista) ou ACORDO 2 (2x)",
+    "link": "negotiation and agreement only: the debtor's self-service page (offers, PIX codes and QR codes)",
+    "installments": "agreement only: its installments, e.g. 2 parcelas: R$ 100,00 em 05/12/2026 e R$ 100,00 em "
+                    "05/01/2027",
+    "pix": "agreement only: the PIX copia e cola of the first installment (the others are on the link's page)",
+    "payment_reference": "agreement only: the payment reference of the first installment",
 }
-#: Filled only in commands of the negotiation template: anywhere else they would state offers nobody made.
-NEGOTIATION_ONLY = frozenset({"offers", "offer_deadline", "link", "reply_codes"})
+NEGOTIATION_ONLY = frozenset({"offers", "offer_deadline", "reply_codes"})
+AGREEMENT_ONLY = frozenset({"installments", "pix", "payment_reference"})
+#: Placeholders filled only in the commands of some templates (negotiation fills them on the way), with what
+#: they carry: anywhere else they would state offers nobody made or an agreement nobody signed.
+ONLY_IN: dict[str, tuple[tuple[str, ...], str]] = {
+    **{name: ((NEGOTIATION_TEMPLATE,), "the debtor's offers") for name in NEGOTIATION_ONLY},
+    **{name: ((AGREEMENT_TEMPLATE,), "the agreement's installments and PIX code") for name in AGREEMENT_ONLY},
+    "link": ((NEGOTIATION_TEMPLATE, AGREEMENT_TEMPLATE), "the debtor's self-service link"),
+}
 CREDITOR_PARTS = {"creditor_name", "creditor_cnpj", "creditor_address"}
 OPT_OUT_PHRASE = "responda SAIR"
 
@@ -71,10 +90,9 @@ def check(template: MessageTemplate, extra: Callable[[MessageTemplate], None] | 
     unknown = sorted(set(used) - set(VARIABLES))
     if unknown:
         raise TemplateRejected("body", f"unknown placeholder {{{{{unknown[0]}}}}}; known: {', '.join(VARIABLES)}")
-    offer_parts = sorted(NEGOTIATION_ONLY.intersection(used))
-    if offer_parts and template.name != NEGOTIATION_TEMPLATE:
-        raise TemplateRejected("body", f"{{{{{offer_parts[0]}}}}} may be used only in the {NEGOTIATION_TEMPLATE!r} "
-                                       "template: only its messages carry the debtor's offers and link")
+    misplaced = sorted(name for name in set(used) & ONLY_IN.keys() if template.name not in ONLY_IN[name][0])
+    if misplaced:
+        raise TemplateRejected("body", _misplaced(misplaced[0]))
     if "creditor" not in used and not CREDITOR_PARTS <= set(used):
         raise TemplateRejected("body", "must name the creditor with its CNPJ and address (CDC art. 42-A): use "
                                        "{{creditor}}, or {{creditor_name}}, {{creditor_cnpj}} and {{creditor_address}}")
@@ -82,6 +100,13 @@ def check(template: MessageTemplate, extra: Callable[[MessageTemplate], None] | 
         raise TemplateRejected("body", f"must say how to opt out: include '{OPT_OUT_PHRASE}'")
     if extra is not None:
         extra(template)
+
+
+def _misplaced(name: str) -> str:
+    allowed, carried = ONLY_IN[name]
+    whose = "its" if len(allowed) == 1 else "their"
+    return (f"{{{{{name}}}}} may be used only in the {' or '.join(map(repr, allowed))} template: only {whose} "
+            f"messages carry {carried}")
 
 
 _GREETINGS = {"friendly": "Olá, {first}!", "informative": "Olá, {first},", "cordial": "Prezado(a) {first},"}
@@ -105,7 +130,9 @@ def values(command: ContactRequested) -> dict[str, str]:
                               for i in invoices),
         "total": brl(sum(i.amount_cents for i in invoices)),
         "due_date": br_date(min(i.due_date for i in invoices)),
-        **offers.placeholder_values(command.offers, command.self_service_url),
+        **offers.placeholder_values(command.offers),
+        **agreements.placeholder_values(command.installments),
+        "link": command.self_service_url or ON_REQUEST,
     }
     return {name: " ".join(value.splitlines()) for name, value in known.items()}
 
@@ -127,7 +154,8 @@ def provider_body(body: str) -> str:
 
 def sample_command(channel: str, template: str = "notice") -> ContactRequested:
     """A realistic command to render templates with when they are saved (length checks, previews); the
-    negotiation template's carries an offer menu and a self-service link as negotiation makes them."""
+    negotiation template's carries an offer menu, the agreement template's the installments of the 2x offer
+    with their PIX codes, and both a self-service link, as negotiation makes them."""
     moment = datetime(2027, 3, 10, 13, tzinfo=UTC)
     command = ContactRequested(
         occurred_at=moment, tenant_id="sample", step_id=UUID(int=0), step_key="D+1", channel=channel,
@@ -139,9 +167,13 @@ def sample_command(channel: str, template: str = "notice") -> ContactRequested:
                                  due_date=date(2027, 3, 9))],
         scheduled_for=moment,
     )
-    if template != NEGOTIATION_TEMPLATE:
-        return command
-    return command.model_copy(update={"offers": _sample_offers(), "self_service_url": _sample_link(moment)})
+    if template == NEGOTIATION_TEMPLATE:
+        return command.model_copy(update={"offers": _sample_offers(), "self_service_url": _sample_link(moment)})
+    if template == AGREEMENT_TEMPLATE:
+        return command.model_copy(update={"step_key": AGREEMENT_TEMPLATE, "tone": "friendly",
+                                          "installments": _sample_installments(),
+                                          "self_service_url": _sample_link(moment)})
+    return command
 
 
 def _sample_offers() -> list[OfferSummary]:
@@ -151,6 +183,23 @@ def _sample_offers() -> list[OfferSummary]:
                          discount_cents=12_346, expires_on=expires_on),
             *(OfferSummary(installments=n, total_cents=123_456, installment_cents=-(-123_456 // n),
                            first_due=first_due, discount_cents=0, expires_on=expires_on) for n in (2, 3))]
+
+
+#: BR Codes as negotiation makes them for the sample's 2x agreement, with a random PIX key (36 characters, more
+#: than a CNPJ or phone key) so that length checks see codes at least as long as most real ones.
+_SAMPLE_PIX = (
+    "00020101021226580014br.gov.bcb.pix01367d9f0335-8dcc-4054-9bf9-0dbd61a3c45e5204000053039865406617.285802BR"
+    "5924Comercio de Exemplo Ltda6009SAO PAULO62280524RG4f1c2a9e7b3d4c5e8a6f0163046FB5",
+    "00020101021226580014br.gov.bcb.pix01367d9f0335-8dcc-4054-9bf9-0dbd61a3c45e5204000053039865406617.285802BR"
+    "5924Comercio de Exemplo Ltda6009SAO PAULO62280524RG4f1c2a9e7b3d4c5e8a6f0263048167",
+)
+
+
+def _sample_installments() -> list[InstallmentSummary]:
+    """The sample's 2x offer accepted: two monthly installments of R$ 617,28."""
+    dues = (date(2027, 3, 11), date(2027, 4, 11))
+    return [InstallmentSummary(number=n, amount_cents=61_728, due_date=dues[n - 1], pix_copia_e_cola=_SAMPLE_PIX[n - 1],
+                               payment_reference=f"RG4f1c2a9e7b3d4c5e8a6f{n:02d}") for n in (1, 2)]
 
 
 def _sample_link(moment: datetime) -> str:

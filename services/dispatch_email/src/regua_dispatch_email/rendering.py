@@ -1,7 +1,8 @@
 """Turns a contact command into an e-mail: pt-BR Jinja2 templates, the creditor's identification
 (CDC art. 42-A) and a working unsubscribe link in every message. Negotiation commands add their offers,
-the offers' deadline and the self-service link; every template gets these keys (empty for other commands),
-as StrictUndefined refuses a missing one."""
+the offers' deadline and the self-service link, agreement commands their installments, each with its PIX
+copia e cola, and the link; every template gets these keys (empty for other commands), as StrictUndefined
+refuses a missing one."""
 
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -9,7 +10,7 @@ from email.utils import formataddr
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateNotFound
 
-from regua_contracts.contacts import ContactRequested, OfferSummary
+from regua_contracts.contacts import ContactRequested, InstallmentSummary, OfferSummary
 from regua_dispatch import offers
 from regua_dispatch.formatting import br_date, brl, cnpj, first_name
 
@@ -51,6 +52,7 @@ class EmailRenderer:
             "unsubscribe_url": unsubscribe_url,
             "offers": [_offer(o) for o in command.offers],
             "offer_deadline": br_date(ends) if (ends := offers.deadline(command.offers)) else None,
+            "installments": [_installment(i) for i in sorted(command.installments, key=lambda i: i.number)],
             "link": command.self_service_url,
         })
         subject, _, body = text.partition("\n")  # templates put the subject on their first line
@@ -62,6 +64,12 @@ def _offer(offer: OfferSummary) -> dict[str, str | int]:
     return {"label": offers.label(offer), "installments": offer.installments, "total": brl(offer.total_cents),
             "installment": brl(offer.installment_cents), "first_due": br_date(offer.first_due),
             "discount": brl(offer.discount_cents) if offer.discount_cents > 0 else ""}
+
+
+def _installment(installment: InstallmentSummary) -> dict[str, str | int]:
+    return {"number": installment.number, "amount": brl(installment.amount_cents),
+            "due_date": br_date(installment.due_date), "pix": installment.pix_copia_e_cola,
+            "payment_reference": installment.payment_reference}
 
 
 def build_message(command: ContactRequested, rendered: RenderedEmail, *, sender: str, message_id: str,

@@ -15,7 +15,7 @@ from uuid import UUID
 
 import asyncpg
 
-from regua_contracts.contacts import NEGOTIATION_TEMPLATE, ContactRequested
+from regua_contracts.contacts import AGREEMENT_TEMPLATE, NEGOTIATION_TEMPLATE, ContactRequested
 from regua_dispatch.phones import phone_key
 from regua_dispatch.pipeline import Failed, Message, Sent
 from regua_dispatch.provider import ProviderClient, ProviderRejected
@@ -26,13 +26,17 @@ from regua_dispatch_sms.segments import measure
 #: Provider error codes that mean the number itself is bad: the phone is invalidated.
 INVALID_NUMBER = frozenset({"invalid_number", "unknown_subscriber", "number_not_in_service"})
 MAX_SEGMENTS = 6  # a template longer than this with a one-invoice sample is refused when saved
-# The negotiation message states the offer menu and the self-service link; the signed link alone is some 190
-# characters (three UCS-2 parts), so it cannot fit in six.
-MAX_NEGOTIATION_SEGMENTS = 10
+#: Templates whose messages carry what the debtor acts on, longer than six parts. Negotiation states the offer
+#: menu and the self-service link; the agreement confirmation carries the first PIX copia e cola (some 190
+#: characters, never cut: a cut code does not pay) and the link. The sample's link is a signed one (some 190
+#: characters, as long as any link negotiation may send): with it the shipped agreement text renders to eleven
+#: parts (eight with the short link negotiation sends now). It goes once per agreement and is what the debtor
+#: pays with: worth the parts.
+LONGER = {NEGOTIATION_TEMPLATE: 10, AGREEMENT_TEMPLATE: 12}
 
 
 def max_segments(template: MessageTemplate) -> int:
-    return MAX_NEGOTIATION_SEGMENTS if template.name == NEGOTIATION_TEMPLATE else MAX_SEGMENTS
+    return LONGER.get(template.name, MAX_SEGMENTS)
 
 
 def check_length(template: MessageTemplate) -> None:

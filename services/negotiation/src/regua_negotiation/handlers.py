@@ -6,6 +6,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
+from prometheus_client import Counter
 
 from regua_contracts import topics
 from regua_contracts.agreements import AgreementBroken, AgreementCancelled, AgreementCreated, AgreementSettled
@@ -26,6 +27,9 @@ from regua_negotiation.domain.policy import NegotiationPolicy, classify
 from regua_platform import outbox
 from regua_platform.outbox import OutboxMessage
 from regua_platform.tenants import Tenant
+
+MESSAGES = Counter("regua_negotiation_messages_total",
+                   "Negotiation messages and agreement confirmations filled in, or suppressed", ["template", "outcome"])
 
 
 class OfferUnavailable(Exception):
@@ -125,7 +129,8 @@ async def on_cancellation(conn: asyncpg.Connection, e: InvoiceCancelled, now: da
     await store.close_agreement(conn, agreement["agreement_id"], "cancelled", now, reason)
     event = AgreementCancelled(occurred_at=now, tenant_id=agreement["tenant_id"],
                                agreement_id=agreement["agreement_id"], debtor_id=agreement["debtor_id"],
-                               invoice_ids=list(agreement["invoice_ids"]), reason=reason)
+                               invoice_ids=[i for i in agreement["invoice_ids"] if i != e.invoice_id],
+                               cancelled_invoice_id=e.invoice_id, reason=reason)
     await outbox.add(conn, [OutboxMessage(topics.AGREEMENTS, str(agreement["debtor_id"]), event)])
 
 
@@ -162,7 +167,9 @@ async def complete_message(conn: asyncpg.Connection, command: ContactRequested, 
         attempt = ContactAttempted(occurred_at=now, tenant_id=command.tenant_id, step_id=command.step_id,
                                    step_key=command.step_key, channel=command.channel, debtor_id=debtor_id,
                                    invoice_ids=named, outcome="suppressed", reason=nothing)
+        MESSAGES.labels(command.template, "suppressed").inc()
         return OutboxMessage(topics.CONTACTS, str(debtor_id), attempt)
+    MESSAGES.labels(command.template, "completed").inc()
     _, policy, _ = await store.current_policy(conn, command.tenant_id)
     update["self_service_url"] = await sign_link(conn, command.tenant_id, debtor_id, now, policy.link_validity_days)
     return OutboxMessage(topics.contact_commands(command.channel), str(debtor_id), command.model_copy(update=update))

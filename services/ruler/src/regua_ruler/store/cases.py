@@ -66,7 +66,8 @@ async def close_case(
 ) -> tuple[asyncpg.Record, int] | None:
     """Stops a case that is not stopped yet and cancels its pending steps."""
     case = await conn.fetchrow(
-        "UPDATE cases SET status = 'stopped', stop_reason = $2, closed_at = $3 "
+        "UPDATE cases SET status = 'stopped', stop_reason = $2, closed_at = $3, pause_reason = NULL, "
+        "paused_until = NULL "
         "WHERE invoice_id = $1 AND status <> 'stopped' "
         "RETURNING invoice_id, tenant_id, debtor_id, recipient, creditor, invoice",
         invoice_id, reason, now,
