@@ -35,6 +35,8 @@ REGUA_METRICS = {
     "regua_ruler_steps_skipped_total",
     "regua_ruler_gate_held_total",
     "regua_ruler_cases_closed_total",
+    "regua_ruler_negotiation_answers_total",
+    "regua_negotiation_messages_total",
     "regua_email_messages_total",
     "regua_email_unconfirmed_retries_total",
     "regua_dispatch_messages_total",
