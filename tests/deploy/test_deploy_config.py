@@ -103,7 +103,7 @@ def regua_metrics_in_code() -> set[str]:
     for module in ("regua_platform.kafka", "regua_platform.outbox", "regua_ruler.handlers",
                    "regua_dispatch_email.handlers", "regua_dispatch.pipeline", "regua_dispatch.provider",
                    "regua_dispatch.inbound", "regua_dispatch_phone.handlers", "regua_contact_history.subscribers",
-                   "regua_credit.handlers", "regua_credit.interceptors",
+                   "regua_credit.handlers", "regua_credit.interceptors", "regua_negotiation.handlers",
                    "regua_credit_client.client"):
         importlib.import_module(module)
     return exported_names(REGISTRY, "regua_")
