@@ -136,7 +136,7 @@ def test_the_negotiation_step_emails_offers_with_a_link_and_an_agent_can_send_th
         assert neg.post(f"/v1/debtors/{uuid.uuid4()}/offers/send", json={"channel": "email"}).status_code == 404
         sent = neg.post(f"/v1/debtors/{debtor_id}/offers/send", json={"channel": "email"})
         assert sent.status_code == 202, sent.text
-    again = eventually(lambda: [m for m in platform.mail_to(email) if m["step"].startswith("answer:")], 30,
+    again = eventually(lambda: [m for m in platform.mail_to(email) if m["step"].startswith("agent:")], 30,
                        what="the offers sent at the agent's request")
     assert "R$ 100,00" in again[0]["body"] and LINK.search(again[0]["body"])
     codes = [m.group(1) for m in (LINK.search(again[0]["body"]), LINK.search(body)) if m]

@@ -132,6 +132,22 @@ def test_every_reply_code_stated_is_read_back_as_its_offer() -> None:
     assert [accepted_installments(code) for code in stated] == [1, 2, 3, 12]
 
 
+def test_a_long_menu_states_the_first_offers_and_the_longest_and_points_to_the_link() -> None:
+    menu = [_offer(1, 90_000, 10_000)] + [_offer(n, 100_000 // n) for n in range(2, 13)]
+    known = values(_negotiation(menu))
+    assert known["reply_codes"] == "ACORDO 1 (à vista), ACORDO 2 (2x), ACORDO 3 (3x) ou ACORDO 12 (12x)"
+    assert "4x" not in known["offers"] and "12x de R$ 83,33" in known["offers"]
+    assert known["offers"].endswith(", ou outras opções no link")
+
+
+def test_an_offer_with_a_down_payment_states_it() -> None:
+    down = OfferSummary(installments=3, total_cents=100_000, down_payment_cents=50_000, installment_cents=25_000,
+                        first_due=date(2026, 12, 5), discount_cents=0, expires_on=date(2026, 12, 3))
+    known = values(_negotiation([_offer(1, 90_000, 10_000), down]))
+    assert "entrada de R$ 500,00 + 2x de R$ 250,00" in known["offers"]
+    assert "3x de" not in known["offers"]
+
+
 def test_offers_with_their_own_first_due_date_say_it_each() -> None:
     menu = [_offer(1, 18_000, 2_000, first_due=date(2026, 12, 1)), _offer(3, 6_700, 100)]
     assert values(_negotiation(menu))["offers"] == (

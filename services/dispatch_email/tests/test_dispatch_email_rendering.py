@@ -131,6 +131,14 @@ def test_a_negotiation_lists_each_offer_with_its_deadline_and_the_link_to_accept
     assert "ACORDO" not in rendered.body  # e-mail replies do not accept offers
 
 
+def test_an_offer_with_a_down_payment_says_so(renderer: EmailRenderer) -> None:
+    offer = OfferSummary(installments=3, total_cents=100_000, down_payment_cents=50_000, installment_cents=25_000,
+                         first_due=date(2027, 3, 11), discount_cents=0, expires_on=date(2027, 3, 15))
+    rendered = renderer.render(_command(NEGOTIATION_TEMPLATE).model_copy(update={"offers": [offer]}), UNSUBSCRIBE)
+    assert "  - Entrada de R$ 500,00 + 2x de R$ 250,00 (total de R$ 1.000,00); 1ª parcela em 11/03/2027\n" \
+        in rendered.body
+
+
 def test_a_negotiation_without_offers_invites_to_learn_them(renderer: EmailRenderer) -> None:
     body = renderer.render(_command(NEGOTIATION_TEMPLATE), UNSUBSCRIBE).body
     assert "Preparamos condições especiais" in body and "responda a este e-mail para conhecer as opções" in body

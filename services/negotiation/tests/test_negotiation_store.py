@@ -6,6 +6,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -24,6 +25,7 @@ from regua_contracts.contacts import (
 )
 from regua_contracts.invoices import InvoiceCancelled, InvoiceRegistered, PaymentRecorded
 from regua_negotiation import handlers, store
+from regua_negotiation.domain.offers import down_payment
 from regua_negotiation.domain.policy import DiscountRule, NegotiationPolicy
 from regua_platform.tenants import Tenant, hash_api_key, upsert_tenant
 
@@ -49,10 +51,11 @@ async def outbox_types(conn: asyncpg.Connection, topic: str = topics.AGREEMENTS)
 
 
 def negotiation_step(debtor_id: UUID, invoice_id: UUID, channel: str = "whatsapp",
-                     template: str = NEGOTIATION_TEMPLATE) -> ContactRequested:
+                     template: str = NEGOTIATION_TEMPLATE, agreement_id: UUID | None = None,
+                     occurred_at: datetime = NOW) -> ContactRequested:
     return ContactRequested(
-        occurred_at=NOW, tenant_id=TENANT.id, step_id=uuid4(), step_key="D+10", channel=channel,
-        template=template, tone="cordial",
+        occurred_at=occurred_at, tenant_id=TENANT.id, step_id=uuid4(), step_key="D+10", channel=channel,
+        template=template, tone="cordial", agreement_id=agreement_id,
         recipient=Recipient(debtor_id=debtor_id, name="Ana Souza", phone="+5511987654321"),
         creditor=TENANT.creditor, scheduled_for=NOW,
         invoices=[InvoiceSummary(invoice_id=invoice_id, external_id="NF-1", amount_cents=10_000,
@@ -222,7 +225,7 @@ async def test_an_agreement_confirmation_leaves_with_its_installments_and_pix_co
     assert agreement_id is not None
     created = json.loads(await conn.fetchval("SELECT payload FROM outbox ORDER BY id LIMIT 1"))
     assert (created["type"], created["accepted_via"], created["channel"]) == ("agreement.created.v1", "reply", "sms")
-    step = negotiation_step(debtor, invoice_id, "sms", AGREEMENT_TEMPLATE)
+    step = negotiation_step(debtor, invoice_id, "sms", AGREEMENT_TEMPLATE, agreement_id)
     message = await handlers.complete_message(conn, step, TODAY, NOW, sign)
     sent = CONTACT_REQUESTED.validate_json(message.event.model_dump_json())
     assert message.topic == topics.contact_commands("sms") and sent.offers == []
@@ -233,8 +236,64 @@ async def test_an_agreement_confirmation_leaves_with_its_installments_and_pix_co
     assert sent.self_service_url and str(debtor) in sent.self_service_url
     await handlers.on_cancellation(conn, InvoiceCancelled(occurred_at=NOW, tenant_id=TENANT.id, invoice_id=invoice_id,
                                                           debtor_id=debtor, reason="issued in error"), NOW)
-    late = await handlers.complete_message(conn, negotiation_step(debtor, invoice_id, "sms", AGREEMENT_TEMPLATE),
-                                           TODAY, NOW, sign)
+    late = await handlers.complete_message(
+        conn, negotiation_step(debtor, invoice_id, "sms", AGREEMENT_TEMPLATE, agreement_id), TODAY, NOW, sign)
     suppressed = CONTACT_EVENT.validate_json(late.event.model_dump_json())
     assert late.topic == topics.CONTACTS and isinstance(suppressed, ContactAttempted)
     assert suppressed.reason == "the agreement is no longer active"
+
+
+async def test_a_message_names_the_invoices_its_offers_cover(conn: asyncpg.Connection) -> None:
+    debtor = uuid4()
+    first = await invoice(conn, debtor, 10_000, date(2024, 1, 31))
+    second = await invoice(conn, debtor, 4_000, date(2024, 2, 10))
+    # The ruler's step named only the first invoice; the offers cover both, and so does the message.
+    message = await handlers.complete_message(conn, negotiation_step(debtor, first), TODAY, NOW, sign)
+    sent = CONTACT_REQUESTED.validate_json(message.event.model_dump_json())
+    assert [(i.invoice_id, i.amount_cents) for i in sent.invoices] == [(first, 10_000), (second, 4_000)]
+    assert sent.offers[0].total_cents == 14_000
+
+
+async def test_an_offer_with_a_down_payment_says_so(conn: asyncpg.Connection,
+                                                    negotiation_pool: asyncpg.Pool) -> None:
+    await store.save_policy(negotiation_pool, TENANT.id, NegotiationPolicy(
+        discounts=[DiscountRule(fine_pct=100, interest_pct=100)], max_installments=3, min_installment_cents=100,
+        down_payment_pct=Decimal(50)))
+    debtor = uuid4()
+    invoice_id = await invoice(conn, debtor, 100_000, date(2024, 2, 1))
+    message = await handlers.complete_message(conn, negotiation_step(debtor, invoice_id), TODAY, NOW, sign)
+    sent = CONTACT_REQUESTED.validate_json(message.event.model_dump_json())
+    assert [(o.installments, o.down_payment_cents, o.installment_cents) for o in sent.offers] == \
+        [(1, 0, 100_000), (2, 0, 50_000), (3, 50_000, 25_000)]  # half down, then 2x 250.00
+
+
+async def test_a_message_naming_an_invoice_never_registered_here_waits_then_gives_up(
+        conn: asyncpg.Connection) -> None:
+    debtor, unknown = uuid4(), uuid4()
+    with pytest.raises(handlers.InvoicesNotYetKnown):
+        await handlers.complete_message(conn, negotiation_step(debtor, unknown), TODAY, NOW, sign)
+    stale = negotiation_step(debtor, unknown, occurred_at=NOW - handlers.REGISTRATION_WAIT)
+    message = await handlers.complete_message(conn, stale, TODAY, NOW, sign)
+    attempt = CONTACT_EVENT.validate_json(message.event.model_dump_json())
+    assert isinstance(attempt, ContactAttempted) and attempt.reason == "invoices not known to negotiation"
+
+
+async def test_a_reply_code_accepts_only_an_offer_the_debtor_was_shown(conn: asyncpg.Connection) -> None:
+    debtor = uuid4()
+    await invoice(conn, debtor, 10_000, date(2024, 2, 1))
+    assert await handlers.accept_by_reply(conn, TENANT.id, debtor, 2, "whatsapp", TODAY, NOW) is None  # none shown
+    shown = await handlers.current_offers(conn, TENANT.id, debtor, TODAY, NOW)
+    later = date(2024, 3, 7)  # the offers expired on the 6th
+    assert await handlers.accept_by_reply(conn, TENANT.id, debtor, 2, "whatsapp", later, NOW) is None
+    assert await store.agreements_of(conn, TENANT.id, debtor) == []
+    assert await handlers.accept_by_reply(conn, TENANT.id, debtor, 5, "whatsapp", TODAY, NOW) is None  # no 5x
+    agreement_id = await handlers.accept_by_reply(conn, TENANT.id, debtor, 2, "whatsapp", TODAY, NOW)
+    row = await store.agreement(conn, TENANT.id, agreement_id) if agreement_id else None
+    assert row is not None and row["offer_id"] == shown[1]["offer_id"]
+
+
+def test_a_down_payment_is_told_from_cents_that_do_not_divide() -> None:
+    assert down_payment([3_334, 3_333, 3_333]) == 0
+    assert down_payment([30_000, 35_000, 35_000]) == 0  # a smaller first is no down payment
+    assert down_payment([50_000, 25_000, 25_000]) == 50_000
+    assert down_payment([10_000]) == 0

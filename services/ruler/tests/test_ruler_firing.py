@@ -164,18 +164,20 @@ def answer(channels: tuple[str, ...] = ("whatsapp", "sms", "email"), **over: Any
 def test_an_answer_to_the_debtors_request_is_not_held_by_the_channel_interval() -> None:
     history = (PastContact("whatsapp", NOW - timedelta(hours=2)),)
     step = answer()
-    assert dict(plan_firing([step], facts(history=history), NOW, POLICY, GRACE).messages) == \
-        {(TENANT, DEBTOR, "whatsapp"): [step]}
+    plan = plan_firing([step], facts(history=history), NOW, POLICY, GRACE)
+    assert dict(plan.one_offs) == {(TENANT, DEBTOR, "whatsapp"): [step]} and not plan.messages
     planned = due(("whatsapp",), step_key="D+10", template="negotiation")  # a planned step still waits
     assert plan_firing([planned], facts(history=history), NOW, POLICY, GRACE).rescheduled[0][2] == "whatsapp-interval"
+    agents = answer(step_key="agent:0123456789ab")  # an agent's request is the agency's initiative: it waits too
+    assert plan_firing([agents], facts(history=history), NOW, POLICY, GRACE).rescheduled[0][2] == "whatsapp-interval"
 
 
 def test_an_answer_still_obeys_opt_outs_and_hours() -> None:
     plan = plan_firing([answer()], facts(opted_out=frozenset({"whatsapp"})), NOW, POLICY, GRACE)
-    assert list(plan.messages) == [(TENANT, DEBTOR, "sms")]  # the next channel of the answer
+    assert list(plan.one_offs) == [(TENANT, DEBTOR, "sms")]  # the next channel of the answer
     evening = sp(2027, 3, 10, 21)
     plan = plan_firing([answer(fire_at=evening)], facts(), evening, POLICY, GRACE)
-    assert plan.rescheduled[0][1:] == (sp(2027, 3, 11, 8), "contact-hours") and not plan.messages
+    assert plan.rescheduled[0][1:] == (sp(2027, 3, 11, 8), "contact-hours") and not plan.one_offs
 
 
 def test_an_answer_goes_first_on_the_channel_the_debtor_wrote_on() -> None:
@@ -184,10 +186,12 @@ def test_an_answer_goes_first_on_the_channel_the_debtor_wrote_on() -> None:
     assert answer_channels("phone") == ["whatsapp", "sms", "email"]  # an agent's request: text channels only
 
 
-def test_an_answer_speaks_for_the_message_it_is_consolidated_into() -> None:
-    d5 = due(step_key="D+5", offset_days=5)
-    reply = answer(offset_days=5)
-    assert representative([d5, reply]) == reply
+def test_an_answer_is_never_merged_into_a_planned_steps_message() -> None:
+    bureau = due(("email",), step_key="D+30", offset_days=30, template="bureau_notice", tone="firm")
+    reply = answer(("email",), offset_days=30)
+    plan = plan_firing([bureau, reply], facts(), NOW, POLICY, GRACE)
+    assert dict(plan.messages) == {(TENANT, DEBTOR, "email"): [bureau]}  # the notice speaks for itself
+    assert dict(plan.one_offs) == {(TENANT, DEBTOR, "email"): [reply]}
 
 
 def test_an_agreement_is_confirmed_where_the_debtor_accepted_it_else_by_email_else_sms() -> None:

@@ -92,7 +92,9 @@ def rulers(draw: st.DrawFn, texts: st.SearchStrategy[str] | None = None) -> Rule
     count = draw(st.integers(1, 3))
     segments = []
     for i in range(count):
-        key_texts = texts if texts is not None else st.sampled_from([f"s{j}" for j in range(8)])
+        # ':' is reserved for one-off steps; any other text is a valid key.
+        key_texts = (texts.filter(lambda t: ":" not in t) if texts is not None
+                     else st.sampled_from([f"s{j}" for j in range(8)]))
         keys = draw(st.lists(key_texts, min_size=1, max_size=6, unique=True))
         challenger = draw(st.one_of(st.none(), st.builds(Challenger, version=st.integers(1, 9),
                                                          share=st.floats(0.01, 0.99))))

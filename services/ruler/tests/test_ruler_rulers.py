@@ -160,6 +160,7 @@ def _set(path: list[Any], value: Any) -> Any:
 INVALID = [
     ("duplicate step keys", _set(["segments", 1, "steps"], [step(), step(offset_days=2)]),
      "step keys must be unique within a segment"),
+    ("a reserved step key", _set(["segments", 1, "steps"], [step(key="answer:x")]), "should match pattern"),
     ("duplicate segment names", _set(["segments", 0, "name"], "rest"), "segment names must be unique"),
     ("channel twice in a step", _set(["segments", 1, "steps"], [step(send=["email", ["sms", "email"]])]),
      "a channel may appear only once in a step"),

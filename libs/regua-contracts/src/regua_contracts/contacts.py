@@ -27,12 +27,20 @@ AGREEMENT_TEMPLATE: Final = "agreement"
 NEGOTIATED_TEMPLATES: Final = frozenset({NEGOTIATION_TEMPLATE, AGREEMENT_TEMPLATE})
 
 
+def step_label(step_key: str) -> str:
+    """A step key as a metric label: one-off steps ("answer:<id>", "agent:<id>") by their kind, so labels
+    stay few."""
+    return step_key.split(":", 1)[0]
+
+
 class OfferSummary(Contract):
     """One option of the debtor's offer menu, as a message shows it."""
 
     installments: int
     total_cents: int
-    installment_cents: int = Field(description="the first installment's amount (the others differ by cents)")
+    down_payment_cents: int = Field(default=0, description="a first installment the policy raised (0: none)")
+    installment_cents: int = Field(description="each installment after the down payment (the first may carry "
+                                               "the cents that do not divide)")
     first_due: date
     discount_cents: int
     expires_on: date
@@ -65,6 +73,7 @@ class ContactRequested(Event):
     installments: list[InstallmentSummary] = Field(default=[], description="filled by negotiation for the "
                                                    "agreement template")
     self_service_url: str | None = Field(default=None, description="signed, expiring link to the debtor's page")
+    agreement_id: UUID | None = Field(default=None, description="the agreement an agreement confirmation is about")
 
 
 class ContactAttempted(Event):

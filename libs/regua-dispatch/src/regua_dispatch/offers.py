@@ -12,6 +12,17 @@ from regua_dispatch.formatting import ON_REQUEST, br_date, brl, listing
 # message still reads well and the reply it invites (NEGOCIAR) asks for fresh offers.
 WITHOUT_OFFERS = "condições especiais de desconto ou parcelamento"
 ASK_FOR_OFFERS = "NEGOCIAR"
+#: A text states at most this many offers (in full, the fewest installments, the most); the rest are on the
+#: page: a policy of up to 48 installments would otherwise fill a dozen SMS parts.
+MAX_IN_TEXT = 4
+MORE_ON_THE_PAGE = "outras opções no link"
+
+
+def in_text(offers: Sequence[OfferSummary]) -> list[OfferSummary]:
+    """The offers a text states: all of a short menu, else the first ones and the longest."""
+    if len(offers) <= MAX_IN_TEXT:
+        return list(offers)
+    return [*offers[:MAX_IN_TEXT - 1], offers[-1]]
 
 
 def label(offer: OfferSummary) -> str:
@@ -31,6 +42,10 @@ def describe(offer: OfferSummary, *, with_due: bool = True) -> str:
     """'à vista R$ 180,00 (desconto de R$ 20,00)', '2x de R$ 100,00 (1º vencimento em 05/12/2026)'."""
     if offer.installments == 1:
         amount, due = f"à vista {brl(offer.total_cents)}", "vencimento"
+    elif offer.down_payment_cents:
+        amount = (f"entrada de {brl(offer.down_payment_cents)} + {offer.installments - 1}x de "
+                  f"{brl(offer.installment_cents)}")
+        due = "entrada"
     else:
         amount, due = f"{offer.installments}x de {brl(offer.installment_cents)}", "1º vencimento"
     details = [f"{due} em {br_date(offer.first_due)}"] if with_due else []
@@ -54,9 +69,10 @@ def either(options: Sequence[str]) -> str:
 
 def placeholder_values(offers: Sequence[OfferSummary]) -> dict[str, str]:
     """The negotiation placeholders of a text template: offers, offer_deadline, reply_codes."""
-    ends = deadline(offers)
+    ends, shown = deadline(offers), in_text(offers)
+    more = f", ou {MORE_ON_THE_PAGE}" if len(shown) < len(offers) else ""
     return {
-        "offers": describe_all(offers) if offers else WITHOUT_OFFERS,
+        "offers": describe_all(shown) + more if offers else WITHOUT_OFFERS,
         "offer_deadline": br_date(ends) if ends else ON_REQUEST,
-        "reply_codes": either([f"{reply_code(o)} ({label(o)})" for o in offers]) or ASK_FOR_OFFERS,
+        "reply_codes": either([f"{reply_code(o)} ({label(o)})" for o in shown]) or ASK_FOR_OFFERS,
     }

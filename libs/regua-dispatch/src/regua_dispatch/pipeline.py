@@ -23,7 +23,7 @@ from prometheus_client import Counter
 
 from regua_compliance import ContactPolicy
 from regua_contracts import topics
-from regua_contracts.contacts import CONTACT_REQUESTED, ContactRequested
+from regua_contracts.contacts import CONTACT_REQUESTED, ContactRequested, step_label
 from regua_dispatch import events, facts, ledger
 from regua_dispatch.ledger import Claim, Intent, Outcome
 from regua_dispatch.provider import ProviderUnavailable
@@ -161,7 +161,7 @@ class Dispatcher:
                 await outbox.add(conn, [events.attempted(c, "failed", f"dead-lettered: {why}", at)
                                         for c, why in unavailable])
         for c, _ in unavailable:
-            MESSAGES.labels(self.adapter.channel, c.step_key, "dead-lettered").inc()
+            MESSAGES.labels(self.adapter.channel, step_label(c.step_key), "dead-lettered").inc()
         return unavailable
 
     async def _record(self, conn: asyncpg.Connection, finished: list[tuple[ContactRequested, Outcome]],
@@ -170,7 +170,7 @@ class Dispatcher:
         mine = [(c, o) for c, o in finished if c.step_id in recorded]
         messages: list[OutboxMessage] = [events.attempted(c, o.status, o.reason or "", at) for c, o in mine]
         await outbox.add(conn, messages)
-        for (step, status), n in collections.Counter((c.step_key, o.status) for c, o in mine).items():
+        for (step, status), n in collections.Counter((step_label(c.step_key), o.status) for c, o in mine).items():
             MESSAGES.labels(self.adapter.channel, step, status).inc(n)
         return recorded
 

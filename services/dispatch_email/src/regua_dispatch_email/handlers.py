@@ -16,7 +16,7 @@ import asyncpg
 from prometheus_client import Counter
 
 from regua_compliance import ContactPolicy
-from regua_contracts.contacts import ContactOptedOut, ContactRequested
+from regua_contracts.contacts import ContactOptedOut, ContactRequested, step_label
 from regua_dispatch import events, facts, ledger
 from regua_dispatch.events import contact_fact
 from regua_dispatch.ledger import Claim, Intent, Outcome
@@ -132,7 +132,7 @@ class Dispatcher:
         if await ledger.finish(conn, [Outcome(command.step_id, outcome, reason, message_id,
                                               {"template": command.template})]):
             await outbox.add(conn, [events.attempted(command, outcome, reason or "", self.clock.now())])
-            SENT.labels(command.step_key, outcome).inc()
+            SENT.labels(step_label(command.step_key), outcome).inc()
 
     async def _invalidate(self, conn: asyncpg.Connection, command: ContactRequested, reason: str) -> None:
         debtor_id = command.recipient.debtor_id

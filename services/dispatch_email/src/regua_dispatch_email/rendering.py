@@ -63,6 +63,7 @@ class EmailRenderer:
 def _offer(offer: OfferSummary) -> dict[str, str | int]:
     return {"label": offers.label(offer), "installments": offer.installments, "total": brl(offer.total_cents),
             "installment": brl(offer.installment_cents), "first_due": br_date(offer.first_due),
+            "down_payment": brl(offer.down_payment_cents) if offer.down_payment_cents else "",
             "discount": brl(offer.discount_cents) if offer.discount_cents > 0 else ""}
 
 

@@ -1,7 +1,7 @@
 """One function per command or event: load, decide with the domain, save with the outbox."""
 
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -10,6 +10,7 @@ from prometheus_client import Counter
 
 from regua_contracts import topics
 from regua_contracts.agreements import AgreementBroken, AgreementCancelled, AgreementCreated, AgreementSettled
+from regua_contracts.common import InvoiceSummary
 from regua_contracts.contacts import (
     AGREEMENT_TEMPLATE,
     ContactAttempted,
@@ -21,7 +22,7 @@ from regua_contracts.invoices import InvoiceCancelled, PaymentRecorded
 from regua_negotiation import store
 from regua_negotiation.domain import agreements as rules
 from regua_negotiation.domain.agreements import Installment
-from regua_negotiation.domain.offers import build_menu
+from regua_negotiation.domain.offers import build_menu, down_payment
 from regua_negotiation.domain.pix import brcode
 from regua_negotiation.domain.policy import NegotiationPolicy, classify
 from regua_platform import outbox
@@ -40,12 +41,11 @@ async def current_offers(conn: asyncpg.Connection, tenant_id: str, debtor_id: UU
                          now: datetime) -> list[asyncpg.Record]:
     """The debtor's open offers, made afresh when there are none, they expired or the open debts changed.
     Offers keep their ids while valid, so a page or an agent can accept the one they were shown."""
-    await store.lock_debtor(conn, tenant_id, debtor_id)
-    debts = await store.open_debts(conn, tenant_id, debtor_id)
-    offers = await store.open_offers(conn, tenant_id, debtor_id)
-    invoice_ids = sorted(UUID(d.invoice_id) for d in debts)
-    if offers and all(o["expires_on"] >= today and sorted(o["invoice_ids"]) == invoice_ids for o in offers):
+    offers = await valid_offers(conn, tenant_id, debtor_id, today)
+    if offers:
         return offers
+    debts = await store.open_debts(conn, tenant_id, debtor_id)
+    invoice_ids = sorted(UUID(d.invoice_id) for d in debts)
     await store.supersede_offers(conn, tenant_id, debtor_id)
     if not debts:
         return []
@@ -54,6 +54,17 @@ async def current_offers(conn: asyncpg.Connection, tenant_id: str, debtor_id: UU
     await store.add_offers(conn, tenant_id, debtor_id, invoice_ids, menu, version, now,
                            [uuid4() for _ in menu.options])
     return await store.open_offers(conn, tenant_id, debtor_id)
+
+
+async def valid_offers(conn: asyncpg.Connection, tenant_id: str, debtor_id: UUID, today: date) -> list[asyncpg.Record]:
+    """The debtor's open offers while none expired and the open debts are still the ones they cover, under
+    the debtor's lock; else none (nothing is made here)."""
+    await store.lock_debtor(conn, tenant_id, debtor_id)
+    invoice_ids = sorted(UUID(d.invoice_id) for d in await store.open_debts(conn, tenant_id, debtor_id))
+    offers = await store.open_offers(conn, tenant_id, debtor_id)
+    if offers and all(o["expires_on"] >= today and sorted(o["invoice_ids"]) == invoice_ids for o in offers):
+        return offers
+    return []
 
 
 def _pix(policy: NegotiationPolicy, tenant: Tenant, amount_cents: int, txid: str) -> str:
@@ -100,6 +111,7 @@ def _plan(rows: list[asyncpg.Record]) -> list[Installment]:
 async def on_payment(conn: asyncpg.Connection, e: PaymentRecorded, today: date, now: datetime) -> None:
     """A payment on an invoice of an active agreement pays its next installment(s); the last one, or the
     agreement's invoices all paid at the creditor, settles it."""
+    await store.lock_debtor(conn, e.tenant_id, e.debtor_id)  # not while an offer of these debts is accepted
     await store.record_payment(conn, e.invoice_id, e.outstanding_cents, e.paid_at.date())
     agreement = await store.active_agreement_of_invoice(conn, e.invoice_id)
     if agreement is None:
@@ -121,6 +133,7 @@ async def on_payment(conn: asyncpg.Connection, e: PaymentRecorded, today: date, 
 async def on_cancellation(conn: asyncpg.Connection, e: InvoiceCancelled, now: datetime) -> None:
     """A cancelled invoice leaves every offer that covers it stale and the agreement that covers it void:
     the agreement is cancelled (what was paid stays recorded) and its other invoices go back to the ruler."""
+    await store.lock_debtor(conn, e.tenant_id, e.debtor_id)  # not while an offer of this invoice is accepted
     external_id = await store.cancel_invoice(conn, e.invoice_id)
     agreement = await store.active_agreement_of_invoice(conn, e.invoice_id)
     if agreement is None:
@@ -136,6 +149,8 @@ async def on_cancellation(conn: asyncpg.Connection, e: InvoiceCancelled, now: da
 
 #: Makes the self-service link a message carries: (connection, tenant, debtor, now, validity in days) -> URL.
 SignLink = Callable[[asyncpg.Connection, str, UUID, datetime, int], Awaitable[str]]
+#: How long a message waits for negotiation to read the registration of an invoice it names.
+REGISTRATION_WAIT = timedelta(minutes=10)
 
 
 class InvoicesNotYetKnown(Exception):
@@ -145,25 +160,28 @@ class InvoicesNotYetKnown(Exception):
 async def complete_message(conn: asyncpg.Connection, command: ContactRequested, today: date, now: datetime,
                            sign_link: SignLink) -> OutboxMessage:
     """A negotiation step gets the debtor's current offers, an agreement's confirmation its installments
-    with their PIX codes; both get a signed link to the self-service page, then go on to their channel.
-    With nothing to show (paid or agreed since the ruler fired the step; an agreement already closed) the
-    message is not sent: a suppressed attempt is recorded instead."""
+    with their PIX codes; both name the invoices they cover and get a link to the self-service page, then go
+    on to their channel. With nothing to show (paid or agreed since the ruler fired the step, an agreement
+    already closed, invoices never registered here) the message is not sent: a suppressed attempt says why."""
     named = [i.invoice_id for i in command.invoices]
-    if await store.known_invoices(conn, named) < len(set(named)):
-        raise InvoicesNotYetKnown(f"{len(named)} invoices named, not all registered here yet")
     debtor_id = command.recipient.debtor_id
-    filled: list[InstallmentSummary] | list[OfferSummary]
-    if command.template == AGREEMENT_TEMPLATE:
-        filled = await _agreement_installments(conn, command)
-        update: dict[str, Any] = {"installments": filled}
+    update: dict[str, Any] = {}
+    if await store.known_invoices(conn, command.tenant_id, named) < len(set(named)):
+        if now - command.occurred_at < REGISTRATION_WAIT:
+            raise InvoicesNotYetKnown(f"{len(named)} invoices named, not all registered here yet")
+        nothing = "invoices not known to negotiation"
+    elif command.template == AGREEMENT_TEMPLATE:
+        covered, installments = await _agreement(conn, command)
+        if installments:
+            update = {"installments": installments, "invoices": await _covered(conn, covered)}
         nothing = "the agreement is no longer active"
     else:
         offers = await current_offers(conn, command.tenant_id, debtor_id, today, now)
-        filled = [OfferSummary(installments=o["installments"], total_cents=o["total_cents"],
-                               installment_cents=o["amounts"][0], first_due=o["due_dates"][0],
-                               discount_cents=o["discount_cents"], expires_on=o["expires_on"]) for o in offers]
-        update, nothing = {"offers": filled}, "nothing left to negotiate"
-    if not filled:
+        if offers:
+            update = {"offers": [_summary(o) for o in offers],
+                      "invoices": await _covered(conn, offers[0]["invoice_ids"])}
+        nothing = "nothing left to negotiate"
+    if not update:
         attempt = ContactAttempted(occurred_at=now, tenant_id=command.tenant_id, step_id=command.step_id,
                                    step_key=command.step_key, channel=command.channel, debtor_id=debtor_id,
                                    invoice_ids=named, outcome="suppressed", reason=nothing)
@@ -175,14 +193,31 @@ async def complete_message(conn: asyncpg.Connection, command: ContactRequested, 
     return OutboxMessage(topics.contact_commands(command.channel), str(debtor_id), command.model_copy(update=update))
 
 
-async def _agreement_installments(conn: asyncpg.Connection, command: ContactRequested) -> list[InstallmentSummary]:
-    """The installments of the active agreement that covers the command's invoices, none if it closed."""
-    agreement = await store.active_agreement_of_invoice(conn, command.invoices[0].invoice_id)
-    if agreement is None or agreement["tenant_id"] != command.tenant_id:
-        return []
-    return [InstallmentSummary(number=i["number"], amount_cents=i["amount_cents"], due_date=i["due_date"],
-                               pix_copia_e_cola=i["pix_payload"], payment_reference=i["txid"])
-            for i in await store.installments(conn, agreement["agreement_id"])]
+def _summary(offer: asyncpg.Record) -> OfferSummary:
+    amounts: list[int] = list(offer["amounts"])
+    down = down_payment(amounts)
+    return OfferSummary(installments=offer["installments"], total_cents=offer["total_cents"], down_payment_cents=down,
+                        installment_cents=amounts[-1] if down else amounts[0], first_due=offer["due_dates"][0],
+                        discount_cents=offer["discount_cents"], expires_on=offer["expires_on"])
+
+
+async def _covered(conn: asyncpg.Connection, invoice_ids: list[UUID]) -> list[InvoiceSummary]:
+    """The invoices an offer or agreement covers, as the message lists them (amounts still owed)."""
+    return [InvoiceSummary(invoice_id=r["invoice_id"], external_id=r["external_id"],
+                           amount_cents=r["outstanding_cents"], due_date=r["due_date"])
+            for r in await store.invoices_by_id(conn, invoice_ids)]
+
+
+async def _agreement(conn: asyncpg.Connection,
+                     command: ContactRequested) -> tuple[list[UUID], list[InstallmentSummary]]:
+    """The invoices and installments of the agreement a confirmation is about; none once it is not active."""
+    agreement = await store.agreement(conn, command.tenant_id, command.agreement_id) if command.agreement_id else None
+    if agreement is None or agreement["status"] != "active":
+        return [], []
+    installments = [InstallmentSummary(number=i["number"], amount_cents=i["amount_cents"], due_date=i["due_date"],
+                                       pix_copia_e_cola=i["pix_payload"], payment_reference=i["txid"])
+                    for i in await store.installments(conn, agreement["agreement_id"])]
+    return list(agreement["invoice_ids"]), installments
 
 
 async def break_late_agreements(pool: asyncpg.Pool, today: date, now: datetime) -> int:
@@ -211,12 +246,13 @@ async def break_late_agreements(pool: asyncpg.Pool, today: date, now: datetime) 
 
 async def accept_by_reply(conn: asyncpg.Connection, tenant_id: str, debtor_id: UUID, installments: int,
                           channel: str, today: date, now: datetime) -> UUID | None:
-    """A reply code picks an offer by its number of installments; a code that matches no valid offer is
-    ignored (the debtor still has the link and the agents)."""
+    """A reply code picks an offer by its number of installments, only among the offers the debtor was shown
+    and that still stand: never terms made afresh that they did not see. None when no such offer exists (the
+    caller then asks for fresh offers to be sent)."""
     tenant = await store.tenant(conn, tenant_id)
     if tenant is None:
         return None
-    offers = await current_offers(conn, tenant_id, debtor_id, today, now)
+    offers = await valid_offers(conn, tenant_id, debtor_id, today)
     chosen = next((o for o in offers if o["installments"] == installments), None)
     if chosen is None:
         return None

@@ -48,9 +48,15 @@ async def add_invoice(conn: Conn, e: InvoiceRegistered) -> None:
         json.dumps(debtor), e.creditor.model_dump_json())
 
 
-async def known_invoices(conn: Conn, invoice_ids: list[UUID]) -> int:
-    known: int = await conn.fetchval("SELECT count(*) FROM invoices WHERE invoice_id = ANY($1::uuid[])", invoice_ids)
+async def known_invoices(conn: Conn, tenant_id: str, invoice_ids: list[UUID]) -> int:
+    known: int = await conn.fetchval("SELECT count(*) FROM invoices WHERE tenant_id = $1 "
+                                     "AND invoice_id = ANY($2::uuid[])", tenant_id, invoice_ids)
     return known
+
+
+async def invoices_by_id(conn: Conn, invoice_ids: list[UUID]) -> list[asyncpg.Record]:
+    return list(await conn.fetch("SELECT invoice_id, external_id, outstanding_cents, due_date FROM invoices "
+                                 "WHERE invoice_id = ANY($1::uuid[]) ORDER BY due_date, external_id", invoice_ids))
 
 
 async def record_payment(conn: Conn, invoice_id: UUID, outstanding: int, paid_on: date) -> None:

@@ -15,6 +15,7 @@ from regua_contracts.contacts import (
     AnyContactEvent,
     ContactRequested,
     DebtorReplied,
+    NegotiationRequested,
     accepted_installments,
 )
 from regua_contracts.invoices import INVOICE_EVENT, AnyInvoiceEvent, InvoiceRegistered, PaymentRecorded
@@ -22,6 +23,7 @@ from regua_negotiation import handlers, store, views
 from regua_platform import outbox
 from regua_platform.inbox import claim_new
 from regua_platform.kafka import Delivery, Rejection, TransientError, subscribe
+from regua_platform.outbox import OutboxMessage
 from regua_platform.service import Runtime
 
 log = logging.getLogger(__name__)
@@ -70,10 +72,15 @@ def wire(runtime: Runtime) -> None:
                 if e.event_id not in fresh or not isinstance(e, DebtorReplied):
                     continue
                 installments = accepted_installments(e.text)
-                if installments is not None:
-                    agreement = await handlers.accept_by_reply(conn, e.tenant_id, e.debtor_id, installments,
-                                                               e.channel, today, now)
-                    log.info("reply code", extra={"accepted": agreement is not None})
+                if installments is None:
+                    continue
+                agreement = await handlers.accept_by_reply(conn, e.tenant_id, e.debtor_id, installments,
+                                                           e.channel, today, now)
+                log.info("reply code", extra={"accepted": agreement is not None})
+                if agreement is None:  # expired, changed or never offered: send the current offers instead
+                    request = NegotiationRequested(occurred_at=now, tenant_id=e.tenant_id, debtor_id=e.debtor_id,
+                                                   channel=e.channel, source="reply")
+                    await outbox.add(conn, [OutboxMessage(topics.CONTACTS, str(e.debtor_id), request)])
         return []
 
     subscribe(runtime.broker, runtime.settings, topic=topics.INVOICES, group_id="negotiation-invoices",

@@ -19,11 +19,14 @@ from regua_contracts.contacts import (
     ContactRequested,
     NegotiationRequested,
     Recipient,
+    step_label,
 )
 from regua_contracts.invoices import InvoiceCancelled, InvoiceRegistered, PaymentRecorded
 from regua_platform import outbox
+from regua_platform.kafka import TransientError
 from regua_platform.outbox import OutboxMessage
 from regua_ruler.domain.firing import (
+    AGENT_PREFIX,
     ANSWER_PREFIX,
     DueStep,
     answer_channels,
@@ -53,6 +56,8 @@ ANSWERS = Counter("regua_ruler_negotiation_answers_total", "Debtors' requests fo
 RULER_NAME = "default"
 #: Repeated requests for offers within this time get one answer.
 ANSWER_QUIET = timedelta(hours=1)
+#: How long an agreement's confirmation waits for the ruler to read its invoices' registration.
+REGISTRATION_WAIT = timedelta(minutes=10)
 
 
 async def open_case(conn: asyncpg.Connection, event: InvoiceRegistered, profile: Profile, now: datetime,
@@ -147,7 +152,10 @@ async def confirm_agreement(conn: asyncpg.Connection, e: AgreementCreated, now: 
     """The debtor gets the agreement's installments and their PIX codes at once (negotiation fills them in on
     the way), as the thank-you goes: an answer to what the debtor just did, not a collection step; the
     dispatcher's send-time gate still honours opt-outs and invalid contacts."""
-    rows = await cases.contact_details(conn, e.invoice_ids)
+    rows = await cases.contact_details(conn, e.tenant_id, e.invoice_ids)
+    if len(rows) < len(set(e.invoice_ids)) and now - e.occurred_at < REGISTRATION_WAIT:
+        # Negotiation read the invoices' registration before the ruler did: wait for it, not forever.
+        raise TransientError(f"{len(set(e.invoice_ids)) - len(rows)} invoices of the agreement not known yet")
     if not rows:
         return False
     recipient = Recipient.model_validate_json(rows[0]["recipient"])
@@ -159,6 +167,7 @@ async def confirm_agreement(conn: asyncpg.Connection, e: AgreementCreated, now: 
         channel=channel, template=AGREEMENT_TEMPLATE, tone="friendly", recipient=recipient,
         creditor=Creditor.model_validate_json(rows[0]["creditor"]),
         invoices=[InvoiceSummary.model_validate_json(r["invoice"]) for r in rows], scheduled_for=now,
+        agreement_id=e.agreement_id,
     ))])
     return True
 
@@ -176,7 +185,7 @@ async def fire_due_steps(pool: asyncpg.Pool, now: datetime, schedule: Schedule, 
         known = await facts.load_facts(conn, {(d.tenant_id, d.debtor_id) for d in due}, now)
         plan = plan_firing(due, known, now, schedule.policy, schedule.late_grace)
         fired, commands, contacts = [], [], []
-        for (tenant_id, debtor_id, channel), steps in plan.messages.items():
+        for (tenant_id, debtor_id, channel), steps in [*plan.messages.items(), *plan.one_offs.items()]:
             keys = [(s.invoice_id, s.step_key, s.slot) for s in steps]
             mid = message_id(keys)
             commands.append(_command(mid, channel, representative(steps), [by_key[k] for k in keys], now))
@@ -193,7 +202,7 @@ async def fire_due_steps(pool: asyncpg.Pool, now: datetime, schedule: Schedule, 
             occurred_at=now, tenant_id=c["tenant_id"], invoice_id=c["invoice_id"], debtor_id=c["debtor_id"],
         )) for c in exhausted])
     for command in commands:
-        STEPS_FIRED.labels(command.event.step_key, command.event.channel).inc()  # type: ignore[attr-defined]
+        STEPS_FIRED.labels(step_label(command.event.step_key), command.event.channel).inc()  # type: ignore[attr-defined]
     for _, why in plan.skipped:
         STEPS_SKIPPED.labels(why.split(":")[0][:40]).inc()
     for _, _, rule in plan.rescheduled:
@@ -211,10 +220,11 @@ def _due_step(row: asyncpg.Record) -> DueStep:
 
 async def answer_negotiation_request(conn: asyncpg.Connection, e: NegotiationRequested, now: datetime) -> bool:
     """The debtor (or an agent for them) asked for offers: a one-off negotiation step, due now, on the
-    debtor's active case. It is sent like any step, so the compliance gate applies (not the channel interval:
-    the debtor asked) and negotiation fills in the offers on its way to the channel."""
+    debtor's open case. It is sent like any step, so the compliance gate applies (but for the debtor's own
+    request not the channel interval: they asked) and negotiation fills in the offers on the way."""
+    prefix = ANSWER_PREFIX if e.source == "reply" else AGENT_PREFIX
     added = await cases.add_answer_step(
-        conn, e.tenant_id, e.debtor_id, f"{ANSWER_PREFIX}{e.event_id.hex[:12]}", answer_channels(e.channel),
+        conn, e.tenant_id, e.debtor_id, f"{prefix}{e.event_id.hex[:12]}", answer_channels(e.channel),
         NEGOTIATION_TEMPLATE, now, now.astimezone(time_zone(None)).date(), ANSWER_QUIET)
     ANSWERS.labels("scheduled" if added else "no-active-case-or-recent-answer").inc()
     return added is not None

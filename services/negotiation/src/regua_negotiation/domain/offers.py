@@ -36,6 +36,14 @@ def split(total_cents: int, count: int, down_payment_pct: Decimal = Decimal(0)) 
     return [minimum_first + rest] + [base] * (count - 1)
 
 
+def down_payment(amounts: list[int]) -> int:
+    """The down payment in a split (0 when none): a first installment larger than the others by more than the
+    cents that do not divide, which alone never exceed the number of installments."""
+    if len(amounts) < 2 or amounts[0] - amounts[-1] < len(amounts):
+        return 0
+    return amounts[0]
+
+
 @dataclass(frozen=True)
 class OfferOption:
     installments: int

@@ -8,8 +8,10 @@ from uuid import UUID
 
 from regua_compliance import ContactPolicy, DebtorFacts, evaluate
 
-#: Steps added to answer a debtor's request (negotiation.requested) rather than planned from the ruler.
+#: One-off steps, added on request rather than planned from the ruler; ':' is reserved for them in step keys.
+#: An answer to the debtor's own request is not held by the channel interval; an agent's request is.
 ANSWER_PREFIX = "answer:"
+AGENT_PREFIX = "agent:"
 #: Channels an answer falls back to, after the one the debtor asked on.
 ANSWER_CHANNELS = ("whatsapp", "sms", "email")
 
@@ -46,10 +48,18 @@ class DueStep:
     def is_answer(self) -> bool:
         return self.step_key.startswith(ANSWER_PREFIX)
 
+    @property
+    def is_one_off(self) -> bool:
+        return ":" in self.step_key
+
 
 @dataclass
 class FiringPlan:
+    #: Planned steps, consolidated per tenant, debtor and channel.
     messages: dict[tuple[str, UUID, str], list[DueStep]] = field(default_factory=lambda: defaultdict(list))
+    #: One-off steps go as messages of their own: merged into a planned step's message, one would speak for it
+    #: (a bureau notice must not turn into offers) or be silenced by it.
+    one_offs: dict[tuple[str, UUID, str], list[DueStep]] = field(default_factory=lambda: defaultdict(list))
     rescheduled: list[tuple[DueStep, datetime, str]] = field(default_factory=list)
     skipped: list[tuple[DueStep, str]] = field(default_factory=list)
 
@@ -84,7 +94,7 @@ def plan_firing(due: list[DueStep], facts: dict[tuple[str, UUID], DebtorFacts], 
             plan.skipped.append((step, "; ".join(blocked_rules) or "no channel"))
             continue
         if chosen is not None:
-            plan.messages[(step.tenant_id, step.debtor_id, chosen)].append(step)
+            (plan.one_offs if step.is_one_off else plan.messages)[(step.tenant_id, step.debtor_id, chosen)].append(step)
     return plan
 
 

@@ -29,7 +29,8 @@ class Condition(_Strict):
 
 
 class RulerStep(_Strict):
-    key: Annotated[str, Field(min_length=1, max_length=20)]
+    key: Annotated[str, Field(min_length=1, max_length=20, pattern=r"^[^:]+$",
+                              description="e.g. D+10; ':' is reserved for steps added on request")]
     offset_days: Annotated[int, Field(ge=-60, le=365, description="days from the due date; negative is pre-due")]
     # Each entry is one message: a channel, or a fallback order tried in turn (first usable channel wins).
     send: Annotated[list[Channel | list[Channel]], Field(min_length=1)]

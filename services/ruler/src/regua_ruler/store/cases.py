@@ -10,8 +10,10 @@ import asyncpg
 from regua_ruler.domain.planning import PlannedStep
 
 _ACTIVE_OR_PAUSED = "('active', 'paused')"
-#: Steps fire on active cases; an exhausted case still answers a debtor's request for offers.
-_FIRABLE = "(c.status = 'active' OR (c.status = 'exhausted' AND s.step_key LIKE 'answer:%'))"
+#: Steps fire on active cases; an exhausted case still answers a request for offers (a one-off step: its key
+#: holds ':', which planned step keys may not).
+_ONE_OFF = "s.step_key LIKE '%:%'"
+_FIRABLE = f"(c.status = 'active' OR (c.status = 'exhausted' AND {_ONE_OFF}))"
 
 
 @dataclass(frozen=True)
@@ -194,7 +196,7 @@ async def add_answer_step(conn: asyncpg.Connection, tenant_id: str, debtor_id: U
         "  $8::date - c.due_date, $6, 'pending' "
         "FROM cases c WHERE c.tenant_id = $1 AND c.debtor_id = $2 AND c.status IN ('active', 'exhausted') "
         "AND NOT EXISTS (SELECT 1 FROM cases d JOIN case_steps s ON s.invoice_id = d.invoice_id "
-        "  WHERE d.tenant_id = $1 AND d.debtor_id = $2 AND s.step_key LIKE 'answer:%' "
+        f"  WHERE d.tenant_id = $1 AND d.debtor_id = $2 AND {_ONE_OFF} "
         "  AND (s.status = 'pending' OR s.fired_at > $6::timestamptz - $7::interval)) "
         "ORDER BY c.due_date, c.invoice_id LIMIT 1 "
         "ON CONFLICT DO NOTHING RETURNING invoice_id",
@@ -203,11 +205,11 @@ async def add_answer_step(conn: asyncpg.Connection, tenant_id: str, debtor_id: U
     return invoice_id
 
 
-async def contact_details(conn: asyncpg.Connection, invoice_ids: list[UUID]) -> list[asyncpg.Record]:
-    """Recipient, creditor and invoice summary of these cases, earliest due first."""
+async def contact_details(conn: asyncpg.Connection, tenant_id: str, invoice_ids: list[UUID]) -> list[asyncpg.Record]:
+    """Recipient, creditor and invoice summary of the tenant's cases, earliest due first."""
     rows: list[asyncpg.Record] = await conn.fetch(
-        "SELECT invoice_id, recipient, creditor, invoice FROM cases WHERE invoice_id = ANY($1::uuid[]) "
-        "ORDER BY due_date, invoice_id", invoice_ids)
+        "SELECT invoice_id, recipient, creditor, invoice FROM cases WHERE tenant_id = $1 "
+        "AND invoice_id = ANY($2::uuid[]) ORDER BY due_date, invoice_id", tenant_id, invoice_ids)
     return rows
 
 
@@ -279,7 +281,8 @@ async def replan(conn: asyncpg.Connection, case: asyncpg.Record, version: int, s
                  steps: list[PlannedStep]) -> None:
     """Cancels what was not sent yet and plans the new version's steps; slots already sent stay as they are."""
     await conn.execute(
-        "UPDATE case_steps SET status = 'cancelled', reason = $2 WHERE invoice_id = $1 AND status = 'pending'",
+        "UPDATE case_steps s SET status = 'cancelled', reason = $2 WHERE invoice_id = $1 AND status = 'pending' "
+        f"AND NOT {_ONE_OFF}",  # a pending answer to a request is not the ruler's to replan
         case["invoice_id"], f"migrated to version {version}",
     )
     await conn.executemany(
