@@ -75,6 +75,11 @@ def test_debtor_asks_on_whatsapp_gets_offers_accepts_by_reply_pays_and_is_thanke
     page = open_link(platform, body)
     assert "R$ 100,00" in page and "Ótica Bom Olhar Ltda" in page
 
+    # A code for an offer nobody made asks for the current offers instead (answered once within the hour).
+    assert providers.reply("whatsapp", phone, "ACORDO 7", asked_at + timedelta(minutes=3)) == 200
+    eventually(lambda: len(of_type(platform, debtor_id, "negotiation.requested.v1")) == 2, 30,
+               what="a request for offers from the unknown code")
+    assert agreements(platform, key, debtor_id) == []
     assert providers.reply("whatsapp", phone, "Acordo 2", asked_at + timedelta(minutes=5)) == 200
     made = eventually(lambda: agreements(platform, debtor_id=debtor_id, api_key=key), 30, what="the agreement")
     assert made[0]["accepted_via"] == "reply"
@@ -88,10 +93,10 @@ def test_debtor_asks_on_whatsapp_gets_offers_accepts_by_reply_pays_and_is_thanke
     assert second["pix_copia_e_cola"] not in confirmation["text"]
     assert "R$ 100,00" in confirmation["text"] and LINK.search(confirmation["text"])
     # The reply code accepted; it did not ask for offers again.
-    replies = eventually(lambda: of_type(platform, debtor_id, "debtor.replied.v1")[1:], 30)
+    replies = eventually(lambda: of_type(platform, debtor_id, "debtor.replied.v1")[2:], 30)
     assert len(replies) == 1
     requests = of_type(platform, debtor_id, "negotiation.requested.v1")
-    assert len(requests) == 1 and isinstance(requests[0], NegotiationRequested) and requests[0].source == "reply"
+    assert len(requests) == 2 and all(isinstance(r, NegotiationRequested) and r.source == "reply" for r in requests)
 
     with platform.api(key) as api:
         for _ in range(2):
