@@ -178,3 +178,26 @@ def test_cancelling_an_invoice_under_agreement_voids_it_and_resumes_the_rest(pla
     renewed = eventually(lambda: [o for o in wait_offers(platform, key, debtor_id)
                                   if o["invoice_ids"] == [kept["id"]]], 30, what="offers for what is left")
     assert renewed[0]["total_cents"] == 30_000
+
+
+def test_a_negotiation_call_gives_the_agent_the_offers_and_the_link(platform: Platform) -> None:
+    key = tenant_with_ruler(platform, "Academia Corpo Leve Ltda", """\
+      - {key: D+2, offset_days: 2, send: [phone], template: negotiation, tone: cordial}
+""", services=("dispatch-phone",))
+    with_policy(platform, key)
+    due = next_monday(platform)
+    invoice = register(platform, key, due, 20_000, phone=unique_phone())
+    set_clocks(platform, at_local(due + days(2)))
+    calls = httpx.Client(base_url=f"{platform.stack.url('dispatch-phone')}/v1/calls", headers={"X-API-Key": key},
+                         timeout=30)
+
+    def queued() -> dict[str, Any] | None:
+        r = calls.post("/next", json={"agent_id": "ag-neg"})
+        return r.json() if r.status_code == 200 else None
+
+    call = eventually(queued, 30, what="the negotiation call in the agents' queue")
+    assert call["debtor_id"] == invoice["debtor_id"] and call["step"] == "D+2"
+    assert [(o["installments"], o["total_cents"]) for o in call["offers"]] == [(1, 20_000), (2, 20_000)]
+    assert "Podemos oferecer: à vista R$ 200,00 (desconto de R$ 4,13) ou 2x de R$ 100,00" in call["script"]
+    assert call["self_service_url"] and LINK.search(call["self_service_url"])
+    open_link(platform, call["self_service_url"])

@@ -11,10 +11,16 @@ import asyncpg
 from prometheus_client import Counter
 
 from regua_compliance import ContactPolicy, evaluate
-from regua_contracts.contacts import CallOutcome, CallOutcomeRecorded, ContactAttempted, ContactInvalidated
-from regua_dispatch import facts
+from regua_contracts.contacts import (
+    CallOutcome,
+    CallOutcomeRecorded,
+    ContactAttempted,
+    ContactInvalidated,
+    OfferSummary,
+)
+from regua_dispatch import facts, offers
 from regua_dispatch.events import contact_fact
-from regua_dispatch.formatting import brl, cnpj
+from regua_dispatch.formatting import br_date, brl, cnpj
 from regua_dispatch_phone import store
 from regua_dispatch_phone.domain import after_call, check_outcome, is_conversation
 from regua_platform import outbox
@@ -112,10 +118,19 @@ def _invoice_ids(row: asyncpg.Record) -> list[UUID]:
 
 
 def view(row: asyncpg.Record, today: date) -> dict[str, Any]:
-    """A call as an agent sees it, with the opening that names the creditor (CDC art. 42-A)."""
+    """A call as an agent sees it, with the opening that names the creditor (CDC art. 42-A) and, on a
+    negotiation call, the offers to state with their deadline and the link to send."""
     recipient, creditor = json.loads(row["recipient"]), json.loads(row["creditor"])
     invoices = json.loads(row["invoices"])
+    offered = [OfferSummary.model_validate(o) for o in json.loads(row["offers"])]
     total = brl(row["total_cents"])
+    script = (f"Bom dia! Falo com {recipient['name']}? Falo em nome de {creditor['name']}, CNPJ "
+              f"{cnpj(creditor['cnpj'])}, {creditor['address']}, sobre {len(invoices)} fatura(s) em aberto, "
+              f"total de {total}.")
+    if offered:
+        ends = offers.deadline(offered)
+        script += (f" Podemos oferecer: {offers.describe_all(offered)}; proposta válida até "
+                   f"{br_date(ends) if ends else ''}.")
     return {
         "call_id": str(row["step_id"]), "status": row["status"], "debtor_id": str(row["debtor_id"]),
         "name": recipient["name"], "phone": recipient.get("phone"), "state": recipient.get("state"),
@@ -123,7 +138,6 @@ def view(row: asyncpg.Record, today: date) -> dict[str, Any]:
         "days_overdue": max(0, (today - row["oldest_due"]).days), "step": row["step_key"],
         "template": row["template"], "tone": row["tone"], "calls_made": row["calls"], "outcome": row["outcome"],
         "agent_id": row["agent_id"], "not_before": row["not_before"].isoformat(),
-        "script": (f"Bom dia! Falo com {recipient['name']}? Falo em nome de {creditor['name']}, CNPJ "
-                   f"{cnpj(creditor['cnpj'])}, {creditor['address']}, sobre {len(invoices)} fatura(s) em aberto, "
-                   f"total de {total}."),
+        "offers": [o.model_dump(mode="json") for o in offered], "self_service_url": row["self_service_url"],
+        "script": script,
     }

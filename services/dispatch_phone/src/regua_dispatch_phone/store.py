@@ -20,9 +20,10 @@ async def enqueue(conn: asyncpg.Connection, commands: Sequence[ContactRequested]
         return 0
     rows = await conn.fetch(
         "INSERT INTO call_tasks (step_id, tenant_id, debtor_id, step_key, template, tone, recipient, creditor, "
-        "invoices, total_cents, oldest_due, not_before, status) "
+        "invoices, total_cents, oldest_due, not_before, offers, self_service_url, status) "
         "SELECT *, 'queued' FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[], "
-        "$7::jsonb[], $8::jsonb[], $9::jsonb[], $10::bigint[], $11::date[], $12::timestamptz[]) "
+        "$7::jsonb[], $8::jsonb[], $9::jsonb[], $10::bigint[], $11::date[], $12::timestamptz[], $13::jsonb[], "
+        "$14::text[]) "
         "ON CONFLICT (step_id) DO NOTHING RETURNING step_id",
         [c.step_id for c in commands], [c.tenant_id for c in commands], [c.recipient.debtor_id for c in commands],
         [c.step_key for c in commands], [c.template for c in commands], [c.tone for c in commands],
@@ -30,6 +31,8 @@ async def enqueue(conn: asyncpg.Connection, commands: Sequence[ContactRequested]
         [json.dumps([i.model_dump(mode="json") for i in c.invoices]) for c in commands],
         [sum(i.amount_cents for i in c.invoices) for c in commands],
         [min(i.due_date for i in c.invoices) for c in commands], [c.scheduled_for for c in commands],
+        [json.dumps([o.model_dump(mode="json") for o in c.offers]) for c in commands],
+        [c.self_service_url for c in commands],
     )
     return len(rows)
 
