@@ -29,6 +29,6 @@ async def run_break_checker(runtime: Runtime) -> None:
                 log.info("agreements broken", extra={"count": broken})
             # Short links are kept a month past expiry, so a late click says "expired" rather than "invalid".
             await store.prune_short_links(runtime.pool, now - SHORT_LINKS_KEPT)
-        except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
+        except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.DeadlockDetectedError):
             log.exception("break check failed; retrying")
         await asyncio.sleep(runtime.settings.negotiation_break_check_seconds)

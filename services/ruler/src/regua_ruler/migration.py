@@ -53,7 +53,10 @@ async def resegment_fallback_cases(pool: asyncpg.Pool, profiles: ProfileSource, 
             case = await conn.fetchrow(
                 "SELECT c.*, r.definition FROM cases c JOIN rulers r ON r.tenant_id = c.tenant_id "
                 "AND r.name = c.ruler_name AND r.version = c.ruler_version "
-                "WHERE c.invoice_id = $1 AND c.profile_fallback FOR UPDATE OF c", candidate["invoice_id"],
+                # Checked again under the lock: a payment may have stopped the case since it was listed, and
+                # re-planning a stopped case would revive its cancelled steps.
+                "WHERE c.invoice_id = $1 AND c.profile_fallback AND c.status IN ('active', 'paused') "
+                "FOR UPDATE OF c", candidate["invoice_id"],
             )
             if case is None:
                 continue

@@ -13,6 +13,9 @@ from regua_ruler.migration import resegment_fallback_cases
 from regua_ruler.store.clock import load_simulated_clock
 
 log = logging.getLogger(__name__)
+#: Failures a background loop outlives: the database or the network away, or a lock conflict PostgreSQL broke.
+RETRYABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.DeadlockDetectedError,
+             asyncpg.SerializationError)
 
 
 async def run_ticker(runtime: Runtime) -> None:
@@ -26,7 +29,7 @@ async def run_ticker(runtime: Runtime) -> None:
                 clock.set(stored)
         try:
             debtors = await fire_due_steps(runtime.pool, clock.now(), schedule, settings.ruler_claim_batch)
-        except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
+        except RETRYABLE:  # the transaction rolled back whole: the next tick claims the same steps again
             log.exception("tick failed; retrying")
             debtors = 0
         if debtors < settings.ruler_claim_batch:  # a full batch means more are due: go again at once
@@ -40,6 +43,6 @@ async def run_resegmenter(runtime: Runtime) -> None:
         try:
             await resegment_fallback_cases(runtime.pool, runtime.extras["profiles"], clock.now(),
                                            runtime.extras["schedule"])
-        except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
+        except RETRYABLE:
             log.exception("re-segmentation failed; retrying")
         await asyncio.sleep(runtime.settings.ruler_resegment_seconds)

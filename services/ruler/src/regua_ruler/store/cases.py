@@ -118,8 +118,11 @@ async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list
     be consolidated) under a transaction-level advisory lock, taken before any row lock so that a replica
     that loses a debtor never holds rows the winner needs; replicas move on to the next debtors."""
     rows: list[asyncpg.Record] = await conn.fetch(
-        "WITH candidates AS MATERIALIZED (SELECT DISTINCT tenant_id, debtor_id FROM (SELECT tenant_id, debtor_id "
-        "  FROM case_steps WHERE status = 'pending' AND fire_at <= $1 ORDER BY fire_at LIMIT $2 * 4) c), "
+        # Candidates are firable steps only: due steps of paused cases (an agreement, a promise) would otherwise
+        # fill the window and starve every other debtor.
+        "WITH candidates AS MATERIALIZED (SELECT DISTINCT tenant_id, debtor_id FROM (SELECT s.tenant_id, s.debtor_id "
+        "  FROM case_steps s JOIN cases c ON c.invoice_id = s.invoice_id "
+        f"  WHERE s.status = 'pending' AND s.fire_at <= $1 AND {_FIRABLE} ORDER BY s.fire_at LIMIT $2 * 4) d), "
         "mine AS MATERIALIZED (SELECT tenant_id, debtor_id FROM candidates "
         "  WHERE pg_try_advisory_xact_lock(hashtextextended(tenant_id || ':' || debtor_id::text, 0)) LIMIT $2) "
         "SELECT s.invoice_id, s.step_key, s.slot, s.channels, s.template, s.tone, s.offset_days, s.fire_at, "
@@ -127,7 +130,10 @@ async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list
         "FROM mine JOIN case_steps s ON s.tenant_id = mine.tenant_id AND s.debtor_id = mine.debtor_id "
         "JOIN cases c ON c.invoice_id = s.invoice_id "
         f"WHERE s.status = 'pending' AND s.fire_at <= $1 AND {_FIRABLE} "
-        "FOR UPDATE OF s SKIP LOCKED",  # rows a payment is stopping right now are left to it
+        # The case rows too, in the same statement: a payment, a pause or a re-segmentation locks the case
+        # first and its steps next; holding steps while waiting for their case would deadlock with it. Rows
+        # such a writer holds right now are left to it.
+        "FOR UPDATE OF s SKIP LOCKED FOR NO KEY UPDATE OF c SKIP LOCKED",
         now, limit,
     )
     return rows
