@@ -8,23 +8,21 @@ from datetime import UTC, date, datetime, timedelta
 import asyncpg
 import pytest
 
+from regua_contracts.common import Creditor
+from regua_contracts.contacts import Recipient
 from regua_localstack.testing import migrated_pool, scratch_database
 from regua_ruler.domain.planning import PlannedStep
 from regua_ruler.store import cases
 
 NOW = datetime(2027, 3, 10, 13, tzinfo=UTC)
 TENANT = "t-claims"
-
-
-@pytest.fixture(scope="module")
-async def ruler_database() -> AsyncIterator[str]:
-    async with scratch_database("regua_ruler_claims_test") as dsn:
-        yield dsn
+RECIPIENT = Recipient(debtor_id=uuid.uuid4(), name="Ana Souza", email="ana@example.com")
+CREDITOR = Creditor(name="Loja Exemplo Ltda", cnpj="11222333000181", address="Rua A, 1")
 
 
 @pytest.fixture
-async def pool(ruler_database: str) -> AsyncIterator[asyncpg.Pool]:
-    async with migrated_pool(ruler_database, "regua_ruler") as migrated:
+async def pool() -> AsyncIterator[asyncpg.Pool]:
+    async with scratch_database("regua_ruler_claims_test") as dsn, migrated_pool(dsn, "regua_ruler") as migrated:
         yield migrated
 
 
@@ -35,9 +33,8 @@ async def open_case(conn: asyncpg.Connection, steps: int, status: str = "active"
     await cases.insert_case(conn, cases.NewCase(
         invoice_id=invoice_id, tenant_id=TENANT, debtor_id=uuid.uuid4(), ruler="default", version=1,
         segment="all", variant="champion", behaviour="unknown", score_band="unknown", profile_fallback=False,
-        amount_cents=10_000, due_date=date(2027, 3, 1), recipient='{"debtor_id": "%s", "name": "Ana", '
-        '"email": "ana@example.com"}' % uuid.uuid4(), creditor='{"name": "Loja", "cnpj": "11222333000181", '
-        '"address": "Rua A, 1"}', invoice='{}', tags=[], opened_at=NOW - timedelta(days=30)), planned)
+        amount_cents=10_000, due_date=date(2027, 3, 1), recipient=RECIPIENT.model_dump_json(),
+        creditor=CREDITOR.model_dump_json(), invoice="{}", tags=[], opened_at=NOW - timedelta(days=30)), planned)
     if status == "paused":
         await cases.pause_cases(conn, [invoice_id], "agreement", None)
     elif status == "exhausted":
