@@ -455,7 +455,8 @@ async def outcome(conn: Any, now: datetime) -> dict[str, int]:
         "SELECT (SELECT count(*) FROM case_steps WHERE fired_at = $1 AND status = 'fired') AS fired, "
         "(SELECT count(*) FROM case_steps WHERE fired_at = $1 AND status = 'skipped') AS skipped, "
         "(SELECT count(*) FROM gate_blocks WHERE at = $1 AND retry_at IS NOT NULL) AS rescheduled, "
-        "(SELECT count(*) FROM outbox WHERE topic LIKE '%contact-commands%') AS messages, "
+        "(SELECT count(*) FROM outbox WHERE topic LIKE '%contact-commands%' OR topic = 'regua.offer-commands.v1') "
+        "AS messages, "
         "(SELECT count(*) FROM cases WHERE status = 'exhausted') AS exhausted", now)
     return dict(row)
 

@@ -119,10 +119,12 @@ async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list
     that loses a debtor never holds rows the winner needs; replicas move on to the next debtors."""
     rows: list[asyncpg.Record] = await conn.fetch(
         # Candidates are firable steps only: due steps of paused cases (an agreement, a promise) would otherwise
-        # fill the window and starve every other debtor.
+        # fill the window and starve every other debtor. The case is looked up per step (a subplan), so the
+        # scan walks the due index in order and stops at the window, whatever the portfolio's size.
         "WITH candidates AS MATERIALIZED (SELECT DISTINCT tenant_id, debtor_id FROM (SELECT s.tenant_id, s.debtor_id "
-        "  FROM case_steps s JOIN cases c ON c.invoice_id = s.invoice_id "
-        f"  WHERE s.status = 'pending' AND s.fire_at <= $1 AND {_FIRABLE} ORDER BY s.fire_at LIMIT $2 * 4) d), "
+        "  FROM case_steps s WHERE s.status = 'pending' AND s.fire_at <= $1 "
+        "  AND CASE (SELECT c.status FROM cases c WHERE c.invoice_id = s.invoice_id) WHEN 'active' THEN true "
+        f"  WHEN 'exhausted' THEN {_ONE_OFF} ELSE false END ORDER BY s.fire_at LIMIT $2 * 4) d), "
         "mine AS MATERIALIZED (SELECT tenant_id, debtor_id FROM candidates "
         "  WHERE pg_try_advisory_xact_lock(hashtextextended(tenant_id || ':' || debtor_id::text, 0)) LIMIT $2) "
         "SELECT s.invoice_id, s.step_key, s.slot, s.channels, s.template, s.tone, s.offset_days, s.fire_at, "
