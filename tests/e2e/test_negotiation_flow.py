@@ -27,8 +27,8 @@ from tests.support.negotiation import (
 def test_offer_accepted_installments_paid_thank_you(platform: Platform) -> None:
     tenant_id, api_key = new_tenant(platform, "Ótica Visão Clara Ltda")
     email = f"neg.{uuid.uuid4().hex[:10]}@example.com"
-    now = set_clocks(platform, platform.now())
-    due = (now + days(3)).date()
+    set_clocks(platform, platform.now())
+    due = platform.due_date_for((1,), after_days=3)  # D+1 on a contact day, whatever day the clock is on
     invoice = register(platform, api_key, email, due, 20_000)
     invoice_id, debtor_id = invoice["id"], invoice["debtor_id"]
 

@@ -2,6 +2,11 @@
 
 import asyncpg
 
+#: Database failures a background loop outlives: the server or the network away, or a lock conflict PostgreSQL
+#: broke by rolling one transaction back whole.
+RETRYABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.DeadlockDetectedError,
+             asyncpg.SerializationError)
+
 
 async def create_pool(dsn: str, schema: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(

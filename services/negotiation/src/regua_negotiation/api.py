@@ -20,6 +20,13 @@ from regua_platform.tenants import TenantDep
 router = APIRouter(prefix="/v1", tags=["negotiation"])
 
 
+async def _known_debtor(conn: store.Conn, tenant_id: str, debtor_id: UUID) -> None:
+    """404 for a debtor this tenant never sent an invoice of (another tenant's looks the same)."""
+    debtor, _ = await store.debtor_and_creditor(conn, tenant_id, debtor_id)
+    if not debtor:
+        raise ApiError(404, "debtor_id", "no such debtor")
+
+
 @router.put("/negotiation-policy", status_code=201)
 async def put_policy(request: Request, policy: NegotiationPolicy, tenant: TenantDep) -> dict[str, Any]:
     """Saves a new version; offers made from now on use it, agreements keep the terms they were made with."""
@@ -39,9 +46,7 @@ async def offers(request: Request, debtor_id: UUID, tenant: TenantDep) -> dict[s
     runtime = runtime_of(request)
     today, now = views.today_and_now(runtime)
     async with runtime.pool.acquire() as conn, conn.transaction():
-        debtor, _ = await store.debtor_and_creditor(conn, tenant.id, debtor_id)
-        if not debtor:
-            raise ApiError(404, "debtor_id", "no such debtor")
+        await _known_debtor(conn, tenant.id, debtor_id)
         rows = await handlers.current_offers(conn, tenant.id, debtor_id, today, now)
         _, policy, _ = await store.current_policy(conn, tenant.id)
         debts = views.debts_view(await store.open_debts(conn, tenant.id, debtor_id), today, policy)
@@ -61,9 +66,7 @@ async def send_offers(request: Request, debtor_id: UUID, body: SendOffers, tenan
     runtime = runtime_of(request)
     _, now = views.today_and_now(runtime)
     async with runtime.pool.acquire() as conn, conn.transaction():
-        debtor, _ = await store.debtor_and_creditor(conn, tenant.id, debtor_id)
-        if not debtor:
-            raise ApiError(404, "debtor_id", "no such debtor")
+        await _known_debtor(conn, tenant.id, debtor_id)
         event = NegotiationRequested(occurred_at=now, tenant_id=tenant.id, debtor_id=debtor_id,
                                      channel=body.channel, source="agent")
         await outbox.add(conn, [OutboxMessage(topics.CONTACTS, str(debtor_id), event)])
@@ -105,9 +108,7 @@ async def debtor_agreements(request: Request, debtor_id: UUID, tenant: TenantDep
 async def self_service_link(request: Request, debtor_id: UUID, tenant: TenantDep) -> dict[str, str]:
     """A signed link, expiring after the policy's link validity, to the debtor's self-service page."""
     runtime = runtime_of(request)
-    debtor, _ = await store.debtor_and_creditor(runtime.pool, tenant.id, debtor_id)
-    if not debtor:
-        raise ApiError(404, "debtor_id", "no such debtor")
+    await _known_debtor(runtime.pool, tenant.id, debtor_id)
     _, policy, _ = await store.current_policy(runtime.pool, tenant.id)
     _, now = views.today_and_now(runtime)
     return views.self_service_link(runtime, tenant.id, debtor_id, now, policy.link_validity_days)

@@ -22,6 +22,7 @@ from regua_contracts.invoices import InvoiceCancelled, PaymentRecorded
 from regua_negotiation import store
 from regua_negotiation.domain import agreements as rules
 from regua_negotiation.domain.agreements import Installment
+from regua_negotiation.domain.debt import Debt
 from regua_negotiation.domain.offers import build_menu, down_payment
 from regua_negotiation.domain.pix import brcode
 from regua_negotiation.domain.policy import NegotiationPolicy, classify
@@ -41,10 +42,9 @@ async def current_offers(conn: asyncpg.Connection, tenant_id: str, debtor_id: UU
                          now: datetime) -> list[asyncpg.Record]:
     """The debtor's open offers, made afresh when there are none, they expired or the open debts changed.
     Offers keep their ids while valid, so a page or an agent can accept the one they were shown."""
-    offers = await valid_offers(conn, tenant_id, debtor_id, today)
+    offers, debts = await _standing_offers(conn, tenant_id, debtor_id, today)
     if offers:
         return offers
-    debts = await store.open_debts(conn, tenant_id, debtor_id)
     invoice_ids = sorted(UUID(d.invoice_id) for d in debts)
     await store.supersede_offers(conn, tenant_id, debtor_id)
     if not debts:
@@ -59,12 +59,20 @@ async def current_offers(conn: asyncpg.Connection, tenant_id: str, debtor_id: UU
 async def valid_offers(conn: asyncpg.Connection, tenant_id: str, debtor_id: UUID, today: date) -> list[asyncpg.Record]:
     """The debtor's open offers while none expired and the open debts are still the ones they cover, under
     the debtor's lock; else none (nothing is made here)."""
+    offers, _ = await _standing_offers(conn, tenant_id, debtor_id, today)
+    return offers
+
+
+async def _standing_offers(conn: asyncpg.Connection, tenant_id: str, debtor_id: UUID,
+                           today: date) -> tuple[list[asyncpg.Record], list[Debt]]:
+    """The valid offers (or none) and the open debts they were checked against, under the debtor's lock."""
     await store.lock_debtor(conn, tenant_id, debtor_id)
-    invoice_ids = sorted(UUID(d.invoice_id) for d in await store.open_debts(conn, tenant_id, debtor_id))
+    debts = await store.open_debts(conn, tenant_id, debtor_id)
+    invoice_ids = sorted(UUID(d.invoice_id) for d in debts)
     offers = await store.open_offers(conn, tenant_id, debtor_id)
     if offers and all(o["expires_on"] >= today and sorted(o["invoice_ids"]) == invoice_ids for o in offers):
-        return offers
-    return []
+        return offers, debts
+    return [], debts
 
 
 def _pix(policy: NegotiationPolicy, tenant: Tenant, amount_cents: int, txid: str) -> str:

@@ -5,10 +5,9 @@ import asyncio
 import logging
 from datetime import timedelta
 
-import asyncpg
-
 from regua_negotiation import handlers, store, views
 from regua_platform.clock import SimulatedClock
+from regua_platform.db import RETRYABLE
 from regua_platform.service import Runtime
 
 log = logging.getLogger(__name__)
@@ -29,6 +28,6 @@ async def run_break_checker(runtime: Runtime) -> None:
                 log.info("agreements broken", extra={"count": broken})
             # Short links are kept a month past expiry, so a late click says "expired" rather than "invalid".
             await store.prune_short_links(runtime.pool, now - SHORT_LINKS_KEPT)
-        except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.DeadlockDetectedError):
+        except RETRYABLE:
             log.exception("break check failed; retrying")
         await asyncio.sleep(runtime.settings.negotiation_break_check_seconds)

@@ -3,9 +3,8 @@
 import asyncio
 import logging
 
-import asyncpg
-
 from regua_platform.clock import Clock, SimulatedClock
+from regua_platform.db import RETRYABLE
 from regua_platform.service import Runtime
 from regua_ruler.domain.planning import Schedule
 from regua_ruler.handlers import fire_due_steps
@@ -13,9 +12,6 @@ from regua_ruler.migration import resegment_fallback_cases
 from regua_ruler.store.clock import load_simulated_clock
 
 log = logging.getLogger(__name__)
-#: Failures a background loop outlives: the database or the network away, or a lock conflict PostgreSQL broke.
-RETRYABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.DeadlockDetectedError,
-             asyncpg.SerializationError)
 
 
 async def run_ticker(runtime: Runtime) -> None:
