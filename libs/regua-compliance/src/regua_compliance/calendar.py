@@ -34,8 +34,28 @@ _ZONES = {
 }
 
 
-def time_zone(state: str | None) -> ZoneInfo:
-    return ZoneInfo(_ZONES.get(state or "", "America/Sao_Paulo"))
+#: Places whose clock is not their state capital's, by IBGE municipality code and by CEP prefix (the IBGE
+#: code wins when both are given). Fernando de Noronha (PE) keeps UTC-2; thirteen municipalities of western
+#: Amazonas keep UTC-5 like Acre (Lei 12.876/2013).
+_ZONE_BY_IBGE = {
+    "2605459": "America/Noronha",  # Fernando de Noronha
+    **dict.fromkeys(("1300201", "1300607", "1300706", "1301407", "1301506", "1301654", "1301803", "1301951",
+                     "1302306", "1302405", "1303502", "1303908", "1304062"), "America/Eirunepe"),
+}
+_ZONE_BY_CEP_PREFIX = {
+    "53990": "America/Noronha",
+    # Tabatinga, Benjamin Constant, Atalaia do Norte, São Paulo de Olivença, Jutaí, Lábrea, Boca do Acre,
+    # Pauini, Envira, Itamarati, Eirunepé, Ipixuna, Guajará.
+    **dict.fromkeys(("69640", "69630", "69650", "69600", "69660", "69830", "69850", "69860", "69870", "69878",
+                     "69880", "69890", "69895"), "America/Eirunepe"),
+}
+
+
+def time_zone(state: str | None, postcode: str | None = None, city_ibge: str | None = None) -> ZoneInfo:
+    """The debtor's clock: from the municipality (IBGE code) or the CEP where they place the debtor in a zone
+    other than the state's, else the state's."""
+    zone = _ZONE_BY_IBGE.get(city_ibge or "") or _ZONE_BY_CEP_PREFIX.get((postcode or "")[:5])
+    return ZoneInfo(zone or _ZONES.get(state or "", "America/Sao_Paulo"))
 
 
 def _narrow(a: Hours | None, b: Hours | None) -> Hours | None:
@@ -69,10 +89,12 @@ def _hours_on(day: date, window: ContactWindow, state: str | None) -> Hours | No
     return window.saturday if day.weekday() == 5 else window.weekday
 
 
-def next_allowed_moment(at: datetime, state: str | None, policy: ContactPolicy) -> datetime | None:
+def next_allowed_moment(at: datetime, state: str | None, policy: ContactPolicy,
+                        zone: ZoneInfo | None = None) -> datetime | None:
     """``at`` itself when it is inside the debtor's contact hours, else the start of the next window.
-    None when the rules leave no window at all (e.g. a policy narrowed to nothing)."""
-    zone = time_zone(state)
+    None when the rules leave no window at all (e.g. a policy narrowed to nothing). ``zone``: the debtor's
+    own clock when known from the address (``time_zone``), else the state's."""
+    zone = zone or time_zone(state)
     local = at.astimezone(zone)
     window = window_for(state, policy)
     for days_ahead in range(0, 15):

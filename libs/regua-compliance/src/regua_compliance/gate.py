@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from regua_compliance.calendar import is_no_contact_day, next_allowed_moment, time_zone
 from regua_compliance.policy import ContactPolicy
@@ -22,6 +23,13 @@ class DebtorFacts:
     opted_out: frozenset[str] = frozenset()  # channels
     invalid_contacts: frozenset[str] = frozenset()  # "email" / "phone"
     history: tuple[PastContact, ...] = field(default_factory=tuple)
+    #: The address, where known: it can place the debtor in a time zone other than the state's.
+    postcode: str | None = None
+    city_ibge: str | None = None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return time_zone(self.state, self.postcode, self.city_ibge)
 
 
 @dataclass(frozen=True)
@@ -61,13 +69,13 @@ def evaluate(channel: str, at: datetime, facts: DebtorFacts, policy: ContactPoli
         if last is not None and at - last < interval and (retry_at is None or last + interval > retry_at):
             rule, retry_at = f"{channel}-interval", last + interval
     if retry_at is not None:
-        nxt = next_allowed_moment(retry_at, facts.state, policy)
+        nxt = next_allowed_moment(retry_at, facts.state, policy, facts.zone)
         return Decision(False, rule, nxt)
-    window_start = next_allowed_moment(at, facts.state, policy)
+    window_start = next_allowed_moment(at, facts.state, policy, facts.zone)
     if window_start is None:
         return Decision(False, "no-contact-hours")
     if window_start > at:
-        day = at.astimezone(time_zone(facts.state)).date()
+        day = at.astimezone(facts.zone).date()
         return Decision(False, "no-contact-day" if is_no_contact_day(day, facts.state) else "contact-hours",
                         window_start)
     return Decision.allow()

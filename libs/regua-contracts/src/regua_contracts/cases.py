@@ -28,21 +28,41 @@ class CaseStopped(Event):
     cancelled_steps: int
 
 
+PauseReason = Literal["promise", "agreement", "dispute"]
+
+
 class CasePaused(Event):
-    """Collection of an invoice is on hold: a promise to pay, an active agreement or a dispute."""
+    """Collection of an invoice is on hold: a promise to pay, an active agreement or a dispute. A case holds
+    every pause reason at once (``reasons``) and resumes only when none is left."""
 
     type: Literal["case.paused.v1"] = "case.paused.v1"
     invoice_id: UUID
     debtor_id: UUID
-    reason: Literal["promise", "agreement", "dispute"]
+    reason: PauseReason
     until: datetime | None = None
+    reasons: list[PauseReason] = Field(default=[], description="every reason holding the case now")
+
+
+class CasePauseLifted(Event):
+    """One pause reason ended (a promise expired, a dispute was rejected, an agreement broke) while others
+    still hold the case: it stays paused."""
+
+    type: Literal["case.pause-lifted.v1"] = "case.pause-lifted.v1"
+    invoice_id: UUID
+    debtor_id: UUID
+    reason: PauseReason
+    remaining: list[PauseReason]
 
 
 class CaseResumed(Event):
+    """The last pause reason ended: the case is back where it was (active, or exhausted when every amicable
+    step had already run)."""
+
     type: Literal["case.resumed.v1"] = "case.resumed.v1"
     invoice_id: UUID
     debtor_id: UUID
     reason: str
+    status: Literal["active", "exhausted"] = "active"
 
 
 class CaseExhausted(Event):
@@ -54,6 +74,7 @@ class CaseExhausted(Event):
 
 
 AnyCaseEvent = Annotated[
-    CaseOpened | CaseStopped | CasePaused | CaseResumed | CaseExhausted, Field(discriminator="type")
+    CaseOpened | CaseStopped | CasePaused | CasePauseLifted | CaseResumed | CaseExhausted,
+    Field(discriminator="type")
 ]
 CASE_EVENT = TypeAdapter[AnyCaseEvent](AnyCaseEvent)

@@ -5,15 +5,18 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
+import phonenumbers
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from regua_contracts.documents import normalize_document
 
+#: The first two digits of an IBGE municipality code: the state.
+_IBGE_UF = frozenset("11 12 13 14 15 16 17 21 22 23 24 25 26 27 28 29 31 32 33 35 41 42 43 50 51 52 53".split())
 UFS = frozenset(
     "AC AL AP AM BA CE DF ES GO MA MT MS MG PA PB PR PE PI RJ RN RS RO RR SC SP SE TO".split()
 )
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_PHONE_DIGITS = re.compile(r"\D")
+_DIGITS = re.compile(r"\D")
 
 
 def _email(value: str) -> str:
@@ -24,14 +27,43 @@ def _email(value: str) -> str:
 
 
 def _phone(value: str) -> str:
-    digits = _PHONE_DIGITS.sub("", value)
-    if len(digits) in (10, 11):
-        digits = "55" + digits
-    if not (digits.startswith("55") and len(digits) in (12, 13)):
+    """A Brazilian number that exists (Google's libphonenumber metadata: real area codes, mobile and landline
+    ranges), in E.164. Whether it is a mobile (SMS, WhatsApp) is ``is_mobile``'s question."""
+    try:
+        number = phonenumbers.parse(value, "BR")
+    except phonenumbers.NumberParseException:
+        raise ValueError("must be a Brazilian phone with area code, e.g. +55 11 98765-4321") from None
+    if number.country_code != 55:
+        raise ValueError("must be a Brazilian phone (+55)")
+    if not phonenumbers.is_possible_number(number):
         raise ValueError("must be a Brazilian phone with area code, e.g. +55 11 98765-4321")
-    if digits[2] == "0":
-        raise ValueError("area code cannot start with 0")
-    return "+" + digits
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("not a valid Brazilian phone number (area code or number range does not exist)")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def is_mobile(phone: str) -> bool:
+    """True for a Brazilian mobile number: the only kind SMS and WhatsApp may be sent to."""
+    try:
+        number = phonenumbers.parse(phone, "BR")
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.number_type(number) in (phonenumbers.PhoneNumberType.MOBILE,
+                                                phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+
+
+def _postcode(value: str) -> str:
+    digits = _DIGITS.sub("", value)
+    if len(digits) != 8 or digits == "00000000":
+        raise ValueError("must be a CEP of 8 digits, e.g. 01310-100")
+    return digits
+
+
+def _ibge(value: str) -> str:
+    value = value.strip()
+    if not (len(value) == 7 and value.isdigit() and value[:2] in _IBGE_UF):
+        raise ValueError("must be a 7-digit IBGE municipality code, e.g. 3550308")
+    return value
 
 
 def _uf(value: str) -> str:
@@ -45,6 +77,8 @@ Cents = Annotated[int, Field(strict=True, gt=0, le=10**13, description="amount i
 Document = Annotated[str, AfterValidator(normalize_document)]
 Email = Annotated[str, AfterValidator(_email)]
 Phone = Annotated[str, AfterValidator(_phone)]
+Postcode = Annotated[str, AfterValidator(_postcode)]
+IbgeCode = Annotated[str, AfterValidator(_ibge)]
 UF = Annotated[str, AfterValidator(_uf)]
 IsoDate = Annotated[date, Field(strict=True)]
 
@@ -67,6 +101,10 @@ class Debtor(Contract):
     email: Email | None = None
     phone: Phone | None = None
     state: UF | None = None
+    #: The address's CEP and IBGE municipality code, when the client has them: they place the debtor in
+    #: the right time zone where a state spans more than one (Fernando de Noronha, western Amazonas).
+    postcode: Postcode | None = None
+    city_ibge: IbgeCode | None = None
 
     @model_validator(mode="before")
     @classmethod

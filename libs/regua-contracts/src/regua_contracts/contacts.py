@@ -16,6 +16,11 @@ class Recipient(Contract):
     email: str | None = None
     phone: str | None = None
     state: str | None = None
+    #: The person behind the debtor, the same for every creditor (assigned by ingestion per CPF/CNPJ, never
+    #: the document itself): contact caps, the silence after a conversation and wrong numbers are theirs.
+    person_id: UUID | None = None
+    postcode: str | None = None
+    city_ibge: str | None = None
 
 
 #: Contact commands with this template carry the debtor's offers: the ruler routes them through negotiation
@@ -31,6 +36,16 @@ def step_label(step_key: str) -> str:
     """A step key as a metric label: one-off steps ("answer:<id>", "agent:<id>") by their kind, so labels
     stay few."""
     return step_key.split(":", 1)[0]
+
+
+class DebtSummary(Contract):
+    """The updated debt an offer's discount is taken from: principal, late fine and interest, in cents."""
+
+    principal_cents: int
+    fine_cents: int
+    interest_cents: int
+    total_cents: int
+    as_of: date
 
 
 class OfferSummary(Contract):
@@ -74,6 +89,10 @@ class ContactRequested(Event):
                                                    "agreement template")
     self_service_url: str | None = Field(default=None, description="signed, expiring link to the debtor's page")
     agreement_id: UUID | None = Field(default=None, description="the agreement an agreement confirmation is about")
+    updated_debt: DebtSummary | None = Field(default=None, description="filled by negotiation with the offers: "
+                                             "the debt each discount is taken from")
+    pay_by: date | None = Field(default=None, description="the last day to pay before the next measure (a bureau "
+                                "listing's prior notice states it)")
 
 
 class ContactAttempted(Event):
@@ -92,6 +111,8 @@ class ContactOptedOut(Event):
     debtor_id: UUID
     channel: str
     source: str = Field(description="unsubscribe-link, reply, agent")
+    scope: Literal["creditor", "agency"] = Field(default="creditor", description="creditor: this creditor's "
+                                                 "messages only; agency: every creditor the agency collects for")
 
 
 class ContactDelivered(Event):

@@ -15,6 +15,8 @@ class InvoiceRegistered(Event):
     debtor_id: UUID
     creditor: Creditor
     invoice: NewInvoice
+    person_id: UUID | None = Field(default=None, description="the person behind the debtor, one per CPF/CNPJ "
+                                   "across every creditor (ingestion assigns it)")
 
 
 class PaymentRecorded(Event):
