@@ -18,6 +18,10 @@ OFFER_COMMANDS: Final = "regua.offer-commands.v1"
 #: Facts about contacts (attempts, opt-outs), published by the dispatchers. Keyed by debtor id.
 CONTACTS: Final = "regua.contacts.v1"
 
+#: The simulated clock (tests and the demo only), published by the ruler whenever it is moved, so the services
+#: that hold work until a moment (dispatchers holding a message until contact hours) follow the same time.
+CLOCK: Final = "regua.clock.v1"
+
 CHANNELS: Final = ("email", "sms", "whatsapp", "phone")
 
 
@@ -34,6 +38,6 @@ def dead_letter(topic: str) -> str:
 
 
 def all_topics() -> list[str]:
-    base = [CLIENT_COMMANDS, TENANTS, INVOICES, CASES, AGREEMENTS, CONTACTS, OFFER_COMMANDS,
+    base = [CLIENT_COMMANDS, TENANTS, INVOICES, CASES, AGREEMENTS, CONTACTS, OFFER_COMMANDS, CLOCK,
             *(contact_commands(c) for c in CHANNELS)]
     return base + [dead_letter(t) for t in base]

@@ -6,8 +6,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel
 
+from regua_contracts import topics
+from regua_contracts.clock import ClockSet
+from regua_platform import outbox
 from regua_platform.clock import SimulatedClock
 from regua_platform.http import ApiError
+from regua_platform.outbox import OutboxMessage
 from regua_platform.service import runtime_of
 from regua_ruler.store import cases, clock
 
@@ -48,7 +52,10 @@ async def move_clock(request: Request, move: ClockMove,
         sim.set(target)
     except ValueError as exc:
         raise ApiError(422, "now", str(exc)) from exc
-    await clock.save_simulated_clock(runtime_of(request).pool, target)
+    async with runtime_of(request).pool.acquire() as conn, conn.transaction():
+        await clock.save_simulated_clock(conn, target)
+        # Services that hold work until a moment (dispatchers, contact hours) follow this clock.
+        await outbox.add(conn, [OutboxMessage(topics.CLOCK, "clock", ClockSet(occurred_at=target, tenant_id="-"))])
     return {"now": sim.now().isoformat()}
 
 
