@@ -6,7 +6,7 @@ PostgreSQL server (default 127.0.0.1:5432, else an embedded one)."""
 import os
 import tempfile
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -38,6 +38,14 @@ def stack() -> Iterator[LocalStack]:
 @pytest.fixture(scope="session")
 def platform(stack: LocalStack) -> Platform:
     p = Platform(stack)
-    # The simulated clock starts on a fixed Monday, 09:00 in São Paulo, so tests are reproducible.
-    p.set_clock(datetime(2027, 3, 1, 12, tzinfo=UTC))
+    p.set_clock(session_start(datetime.now(UTC)))
     return p
+
+
+def session_start(now: datetime) -> datetime:
+    """A Monday, 09:00 in São Paulo: 1 March 2027 (reproducible) while that is ahead, else the first Monday
+    after today. The simulated clock never goes backwards from now, whatever the date the tests run."""
+    start = datetime(2027, 3, 1, 12, tzinfo=UTC)
+    while start <= now:
+        start += timedelta(weeks=1)
+    return start

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from regua_contracts.common import NewInvoice
+from regua_contracts.common import NewInvoice, is_mobile
 from regua_platform.errors import field_errors
 
 _DROP = object()  # a field left out of the body
@@ -113,17 +113,40 @@ def test_brazilian_phones_are_normalised_to_e164(raw: str, normalised: str) -> N
     assert invoice.debtor.phone == normalised
 
 
+_NO_SUCH_NUMBER = "not a valid Brazilian phone number (area code or number range does not exist)"
+
+
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [
         ("98765-4321", "must be a Brazilian phone with area code, e.g. +55 11 98765-4321"),
-        ("+1 415 555 2671 12", "must be a Brazilian phone with area code, e.g. +55 11 98765-4321"),
-        ("+44 20 7946 0958", "must be a Brazilian phone with area code, e.g. +55 11 98765-4321"),
-        ("(01) 98765-4321", "area code cannot start with 0"),
+        ("+1 415 555 2671 12", "must be a Brazilian phone (+55)"),
+        ("+44 20 7946 0958", "must be a Brazilian phone (+55)"),
+        ("(01) 98765-4321", _NO_SUCH_NUMBER),
+        # Area codes that do not exist, which the hand-written pattern used to accept.
+        ("(10) 98765-4321", _NO_SUCH_NUMBER),
+        ("(20) 98765-4321", _NO_SUCH_NUMBER),
+        ("(11) 08765-4321", _NO_SUCH_NUMBER),
     ],
 )
 def test_phone_errors(raw: str, reason: str) -> None:
     assert _errors(_body(debtor__phone=raw)) == [{"field": "debtor.phone", "reason": reason}]
+
+
+@pytest.mark.parametrize(("phone", "mobile"), [("+5511987654321", True), ("+552132221234", False),
+                                               ("+556133334444", False), ("+5592991234567", True)])
+def test_only_mobiles_take_texts(phone: str, mobile: bool) -> None:
+    assert is_mobile(phone) is mobile
+
+
+def test_address_places_the_debtor() -> None:
+    invoice = NewInvoice.model_validate_json(json.dumps(_body(debtor__postcode="53990-000",
+                                                              debtor__city_ibge="2605459")))
+    assert (invoice.debtor.postcode, invoice.debtor.city_ibge) == ("53990000", "2605459")
+    assert _errors(_body(debtor__postcode="5399")) == [
+        {"field": "debtor.postcode", "reason": "must be a CEP of 8 digits, e.g. 01310-100"}]
+    assert _errors(_body(debtor__city_ibge="9905459")) == [
+        {"field": "debtor.city_ibge", "reason": "must be a 7-digit IBGE municipality code, e.g. 3550308"}]
 
 
 @pytest.mark.parametrize("uf", ["XX", "São Paulo", "S P", ""])

@@ -35,7 +35,7 @@ def _phone(value: str) -> str:
         raise ValueError("must be a Brazilian phone with area code, e.g. +55 11 98765-4321") from None
     if number.country_code != 55:
         raise ValueError("must be a Brazilian phone (+55)")
-    if not phonenumbers.is_possible_number(number):
+    if len(str(number.national_number)) < 10 or not phonenumbers.is_possible_number(number):
         raise ValueError("must be a Brazilian phone with area code, e.g. +55 11 98765-4321")
     if not phonenumbers.is_valid_number(number):
         raise ValueError("not a valid Brazilian phone number (area code or number range does not exist)")

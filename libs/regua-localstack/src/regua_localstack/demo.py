@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -74,7 +74,7 @@ def say(text: str) -> None:
 def run(stack: LocalStack, size: int, days: int) -> None:
     platform = Platform(stack)
     rng = random.Random(42)
-    start = platform.now().astimezone(SP).date()
+    start = first_demo_day(platform.now())
     keys = [platform.new_tenant(name, cnpj(rng), address)[1] for name, address in TENANTS]
     open_invoices: list[tuple[str, str, int]] = []  # (api key, invoice id, amount)
     for n, key in enumerate(keys):
@@ -89,7 +89,7 @@ def run(stack: LocalStack, size: int, days: int) -> None:
 
     paid = 0
     for day in range(days + 1):
-        platform.set_clock(datetime.combine(start + timedelta(days=day), clock_time(12, 1), SP).astimezone(UTC))
+        platform.set_clock(datetime.combine(start + timedelta(days=day), DEMO_HOUR, SP).astimezone(UTC))
         platform.wait_no_due_steps(120)
         # Some debtors pay each day; the ruler must stop at once and thank them.
         for key, invoice_id, amount in rng.sample(open_invoices, k=len(open_invoices) // 25):
@@ -102,6 +102,17 @@ def run(stack: LocalStack, size: int, days: int) -> None:
         time.sleep(0.3)
     time.sleep(2)
     summary(stack, paid)
+
+
+#: Each simulated day is looked at once, at this hour in São Paulo (inside contact hours everywhere).
+DEMO_HOUR = clock_time(12, 1)
+
+
+def first_demo_day(now: datetime) -> date:
+    """Today when its demo hour is still ahead, else tomorrow: the simulated clock never goes backwards, so a
+    demo started in the afternoon must not ask for noon of today."""
+    local = now.astimezone(SP)
+    return local.date() if local.time() <= DEMO_HOUR else local.date() + timedelta(days=1)
 
 
 def summary(stack: LocalStack, paid: int) -> None:
@@ -134,7 +145,11 @@ def summary(stack: LocalStack, paid: int) -> None:
 
 
 def _order(step: str) -> int:
-    return 10_000 if step == "thank-you" else int(step[1:].replace("+", ""))
+    """Planned steps by day (D-5 before D+1), then one-off answers, agreements and thank-yous."""
+    try:
+        return int(step[1:].replace("+", ""))
+    except ValueError:
+        return 10_000
 
 
 if __name__ == "__main__":

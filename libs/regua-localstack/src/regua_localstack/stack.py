@@ -76,6 +76,9 @@ class LocalStack:
         asyncio.run(ensure_database(self.database_url))
         self.smtp_port = free_port()
         self.mailbox = self.workdir / "mailbox.jsonl"
+        # A run has its own broker and database: what an earlier run in this folder delivered is not this run's.
+        self.mailbox.unlink(missing_ok=True)
+        (self.workdir / "providers.jsonl").unlink(missing_ok=True)
         sink = Process("smtp-sink", [sys.executable, "-m", "regua_localstack.smtp_sink", "--port",
                                      str(self.smtp_port), "--out", str(self.mailbox)], logs / "smtp-sink.log")
         self.processes.append(sink.start())

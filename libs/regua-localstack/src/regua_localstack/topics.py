@@ -18,8 +18,14 @@ async def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes, 
         await producer.stop()
 
 
-async def read_topic(bootstrap: str, topic: str, timeout: float = 2.0) -> list[dict[str, Any]]:
-    """Everything currently on ``topic``, from the beginning, without joining a group."""
+class TopicReadTimeout(TimeoutError):
+    pass
+
+
+async def read_topic(bootstrap: str, topic: str, timeout: float = 60.0) -> list[dict[str, Any]]:
+    """Everything on ``topic`` up to its end offsets when called, from the beginning, without joining a group.
+    Never a partial read: a topic that cannot be read to its end within ``timeout`` (a loaded machine, a long
+    topic) raises instead of answering with what it got so far."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
@@ -41,6 +47,8 @@ async def read_topic(bootstrap: str, topic: str, timeout: float = 2.0) -> list[d
             for records in batch.values():
                 out += [{"key": r.key, "value": r.value, "headers": {k: v.decode() for k, v in r.headers}}
                         for r in records]
+        if await behind():
+            raise TopicReadTimeout(f"{topic} not read to its end within {timeout} s ({len(out)} records read)")
         return out
     finally:
         await consumer.stop()

@@ -27,7 +27,7 @@ MAX_BATCH = 1000
 
 
 class InvoiceBatch(BaseModel):
-    invoices: list[NewInvoice]
+    invoices: Annotated[list[NewInvoice], Field(min_length=1, max_length=MAX_BATCH)]
 
 
 class PaymentIn(BaseModel):
@@ -88,13 +88,17 @@ async def register_invoices(
     """Registers one invoice (the body is an invoice) or a batch (``{"invoices": [...]}``, all or nothing)."""
     body = await _json_body(request)
     batch = isinstance(body, dict) and "invoices" in body
+    if batch and isinstance(body["invoices"], list):
+        # Counted before validating: a huge batch is refused without building an error per item.
+        if len(body["invoices"]) > MAX_BATCH:
+            raise ApiError(413, "invoices", f"at most {MAX_BATCH} invoices per request")
+        if not body["invoices"]:
+            raise ApiError(422, "invoices", "must hold at least one invoice")
     raw = await request.body()
     try:  # validated from JSON text: dates must be ISO strings, amounts JSON integers
         invoices = InvoiceBatch.model_validate_json(raw).invoices if batch else [NewInvoice.model_validate_json(raw)]
     except ValidationError as exc:
         raise ApiError.invalid(exc) from exc
-    if len(invoices) > MAX_BATCH:
-        raise ApiError(413, "invoices", f"at most {MAX_BATCH} invoices per request")
 
     async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
         results = await handlers.register_invoices(conn, tenant, invoices)

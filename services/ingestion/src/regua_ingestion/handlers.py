@@ -35,11 +35,13 @@ async def register_invoices(conn: asyncpg.Connection, tenant: Tenant, invoices: 
     """Registers new invoices; an external_id already registered keeps its first version."""
     rows = [(uuid.uuid4(), debtor_id_for(tenant.id, inv.debtor.document), inv) for inv in invoices]
     inserted = await store.insert_invoices(conn, tenant.id, rows)
+    persons = await store.person_ids(conn, [inv.debtor.document for invoice_id, _, inv in rows
+                                            if invoice_id in inserted]) if inserted else {}
     now = _now()
     await outbox.add(conn, [
         OutboxMessage(topics.INVOICES, str(invoice_id), InvoiceRegistered(
             occurred_at=now, tenant_id=tenant.id, invoice_id=invoice_id, debtor_id=debtor_id,
-            creditor=tenant.creditor, invoice=inv,
+            creditor=tenant.creditor, invoice=inv, person_id=persons[inv.debtor.document],
         ))
         for invoice_id, debtor_id, inv in rows if invoice_id in inserted
     ])

@@ -33,6 +33,16 @@ async def insert_invoices(
     return {r["id"] for r in inserted}
 
 
+async def person_ids(conn: asyncpg.Connection, documents: list[str]) -> dict[str, UUID]:
+    """The person id of each document, made on first sight (agency-wide, not per tenant)."""
+    wanted = sorted(set(documents))
+    await conn.execute(
+        "INSERT INTO persons (document, person_id) SELECT d, gen_random_uuid() FROM unnest($1::text[]) AS d "
+        "ON CONFLICT (document) DO NOTHING", wanted)
+    rows = await conn.fetch("SELECT document, person_id FROM persons WHERE document = ANY($1::text[])", wanted)
+    return {r["document"]: r["person_id"] for r in rows}
+
+
 async def invoice_ids(conn: asyncpg.Connection, tenant_id: str, external_ids: list[str]) -> dict[str, UUID]:
     """The ids of the tenant's invoices with these external ids, by external id."""
     rows = await conn.fetch(
