@@ -114,6 +114,11 @@ async def ensure_topics(settings: Settings, topics: Sequence[str]) -> None:
         await admin.close()
 
 
+#: Credentials a producer may attach to a record (a client company's API key): a dead letter is read by
+#: operators and replayed by tools, so they never travel into it.
+SECRET_HEADERS = frozenset({"x-api-key", "authorization", "x-admin-token", "cookie"})
+
+
 def _headers(record: ConsumerRecord[bytes, bytes]) -> dict[str, str]:
     return {k: v.decode(errors="replace") for k, v in (record.headers or ())}
 
@@ -131,7 +136,8 @@ def subscribe(
         for rejection in rejections:
             record = rejection.record
             log.warning("dead-lettered", extra={"topic": topic, "offset": record.offset, "reason": rejection.reason})
-            headers = {**_headers(record), "x-dlq-reason": rejection.reason[:2000], "x-dlq-topic": topic,
+            kept = {k: v for k, v in _headers(record).items() if k.lower() not in SECRET_HEADERS}
+            headers = {**kept, "x-dlq-reason": rejection.reason[:2000], "x-dlq-topic": topic,
                        "x-dlq-offset": str(record.offset), "x-dlq-partition": str(record.partition)}
             await broker.publish(record.value or b"", dead_letter(topic), key=record.key, headers=headers)
             DEAD_LETTERED.labels(topic).inc()

@@ -14,7 +14,10 @@ _PII = [
     # A CNPJ may be alphanumeric (upper-case letters in its first 12 characters) since 2026.
     (re.compile(r"\b[\dA-Z]{2}\.?[\dA-Z]{3}\.?[\dA-Z]{3}/?[\dA-Z]{4}-?\d{2}\b"), "<cnpj>"),
     (re.compile(r"\b\d{3}\.?\d{3}\.?\d{3}-?\d{2}\b"), "<cpf>"),
-    (re.compile(r"\+?\b(?:55\s?)?\(?\d{2}\)?\s?9?\d{4}[\s\-]?\d{4}\b"), "<phone>"),
+    # Phones however written: +55 11 9 8765 4321, +55-11-98765-4321, (11) 98765-4321, a trunk 0 with or
+    # without a carrier code (011 9..., 0 15 11 9...), dots, dashes or spaces between the groups.
+    (re.compile(r"(?<!\w)(?:\+?55[\s.\-]?)?(?:0(?:\d{2})?[\s.\-]?)?\(?\d{2}\)?[\s.\-]?(?:9[\s.\-]?)?\d{4}[\s.\-]?\d{4}"
+                r"(?!\w)"), "<phone>"),
 ]
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 

@@ -118,7 +118,7 @@ def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
 
     app = FastAPI(title=spec.title or f"Régua {spec.name}", lifespan=lifespan)
     app.mount("/metrics", make_asgi_app())
-    install_error_handlers(app)
+    install_error_handlers(app, settings.http_max_body_bytes)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     kafka_partitions: int = 4
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    #: Larger request bodies are refused with 413 before they are read (a batch of 1,000 invoices is ~0.5 MB).
+    http_max_body_bytes: int = 4_000_000
     log_level: str = "INFO"
     otel_exporter_otlp_endpoint: str | None = None
     outbox_poll_seconds: float = 0.05
