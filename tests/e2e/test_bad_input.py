@@ -4,6 +4,7 @@ import json
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 
 from regua_contracts import topics
@@ -137,3 +138,51 @@ async def test_malformed_events_go_to_the_dead_letter_topic_and_consumption_goes
     assert reasons[b"k2"] == "invoice.debtor.document: invalid CPF check digits"
     assert reasons[b"k3"] == "x-api-key: missing or unknown API key"
     assert next(r for r in letters if r["key"] == b"k1")["value"] == b"{not json"  # original bytes kept
+    # The client's API key never travels into a dead letter (operators read and replay them); other headers do.
+    assert all("x-api-key" not in r["headers"] and r["headers"]["x-test"] == marker for r in letters)
+
+
+def test_nul_characters_are_a_field_error_not_a_server_error(platform: Platform, api_key: str) -> None:
+    """PostgreSQL cannot store NUL in text: every service answers 422 naming the field, before any handler."""
+    with platform.api(api_key) as api:
+        r = api.post("/v1/invoices", json=invoice(debtor_name="Carlos\u0000Pereira"))
+        assert (r.status_code, r.json()) == (422, {"errors": [
+            {"field": "debtor.name", "reason": "must not contain NUL characters (\\u0000)"}]})
+        r = api.post("/v1/invoices", json={"invoices": [invoice(), invoice(description="a\u0000")]})
+        assert r.json()["errors"][0]["field"] == "invoices.1.description"
+        assert api.get("/v1/invoices", params={"external_id": "X\u0000"}).json()["errors"][0]["field"] == "external_id"
+    for service in ("ruler", "negotiation", "dispatch-phone", "contact-history"):
+        r = httpx.get(f"{platform.stack.url(service)}/v1/rulers/def%00ault", headers={"X-API-Key": api_key})
+        assert (r.status_code, r.json()["errors"][0]["field"]) == (422, "(path)"), service
+
+
+def test_every_error_has_one_shape(platform: Platform, api_key: str) -> None:
+    with platform.api(api_key) as api:
+        invoice_id = api.post("/v1/invoices", json=invoice()).json()["id"]
+        # A body that is not UTF-8, and truncated JSON, on a route whose body FastAPI parses.
+        r = api.post(f"/v1/invoices/{invoice_id}/payments", content=b'{"amount_cents": "\xff\xfe"}',
+                     headers={"content-type": "application/json"})
+        assert r.status_code in (400, 422) and set(r.json()) == {"errors"}, r.text
+        r = api.post(f"/v1/invoices/{invoice_id}/payments", content=b'{"amount_cents": 1',
+                     headers={"content-type": "application/json"})
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "(body)", r.text
+        assert r.json()["errors"][0]["reason"].startswith("invalid JSON")
+        r = api.get("/v1/no-such-route")
+        assert (r.status_code, set(r.json())) == (404, {"errors"})
+        r = api.post("/v1/invoices", json={"invoices": []})
+        assert (r.status_code, r.json()) == (422, {"errors": [{"field": "invoices",
+                                                                "reason": "must hold at least one invoice"}]})
+
+
+def test_oversized_requests_are_refused_early(platform: Platform, api_key: str) -> None:
+    many = [invoice(amount_cents=0) for _ in range(1_001)]  # invalid too: counted before any validation
+    with platform.api(api_key) as api:
+        r = api.post("/v1/invoices", json={"invoices": many})
+        assert (r.status_code, r.json()["errors"][0]["field"]) == (413, "invoices")
+        huge = b'{"invoices": [' + b" " * 4_100_000 + b"]}"
+        r = api.post("/v1/invoices", content=huge, headers={"content-type": "application/json"})
+        assert r.status_code == 413 and "REGUA_HTTP_MAX_BODY_BYTES" in r.json()["errors"][0]["reason"]
+        # A large invalid batch within the limits answers a bounded list of errors, fast.
+        r = api.post("/v1/invoices", json={"invoices": [invoice(amount_cents=0, due_date="x") for _ in range(1_000)]})
+        assert r.status_code == 422 and len(r.json()["errors"]) == 100
+        assert r.json()["errors"][-1]["reason"].endswith("more errors not shown")
