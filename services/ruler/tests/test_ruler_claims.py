@@ -36,7 +36,7 @@ async def open_case(conn: asyncpg.Connection, steps: int, status: str = "active"
         amount_cents=10_000, due_date=date(2027, 3, 1), recipient=RECIPIENT.model_dump_json(),
         creditor=CREDITOR.model_dump_json(), invoice="{}", tags=[], opened_at=NOW - timedelta(days=30)), planned)
     if status == "paused":
-        await cases.pause_cases(conn, [invoice_id], "agreement", None)
+        await cases.pause_cases(conn, [invoice_id], "agreement", None, NOW)
     elif status == "exhausted":
         await conn.execute("UPDATE cases SET status = 'exhausted' WHERE invoice_id = $1", invoice_id)
     return invoice_id

@@ -1,21 +1,33 @@
 """Ruler use cases. Each writes its state and the events it causes in the caller's transaction (outbox)."""
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from uuid import UUID
 
 import asyncpg
 from prometheus_client import Counter
 
 from regua_compliance.calendar import time_zone
+from regua_compliance.notice import pay_by
 from regua_contracts import topics
 from regua_contracts.agreements import AgreementCreated
-from regua_contracts.cases import CaseExhausted, CaseOpened, CasePaused, CaseResumed, CaseStopped
+from regua_contracts.cases import (
+    CaseExhausted,
+    CaseOpened,
+    CasePaused,
+    CasePauseLifted,
+    CaseResumed,
+    CaseStopped,
+    PauseReason,
+)
 from regua_contracts.common import Creditor, InvoiceSummary
 from regua_contracts.contacts import (
     AGREEMENT_TEMPLATE,
+    CONVERSATIONS,
     NEGOTIATED_TEMPLATES,
     NEGOTIATION_TEMPLATE,
+    CallOutcomeRecorded,
+    ContactOptedOut,
     ContactRequested,
     NegotiationRequested,
     Recipient,
@@ -34,6 +46,7 @@ from regua_ruler.domain.firing import (
     plan_firing,
     representative,
 )
+from regua_ruler.domain.persons import can_text, person_key
 from regua_ruler.domain.planning import (
     Schedule,
     choose_segment,
@@ -54,6 +67,8 @@ GATE_HELD = Counter("regua_ruler_gate_held_total", "Due step slots the complianc
 CASES_CLOSED = Counter("regua_ruler_cases_closed_total", "Cases stopped or exhausted", ["reason"])
 ANSWERS = Counter("regua_ruler_negotiation_answers_total", "Debtors' requests for offers", ["result"])
 RULER_NAME = "default"
+#: The template of a bureau listing's prior notice: its command states the deadline to pay (pay_by).
+BUREAU_NOTICE_TEMPLATE = "bureau_notice"
 #: Repeated requests for offers within this time get one answer.
 ANSWER_QUIET = timedelta(hours=1)
 #: How long an agreement's confirmation waits for the ruler to read its invoices' registration.
@@ -74,13 +89,18 @@ async def open_case(conn: asyncpg.Connection, event: InvoiceRegistered, profile:
         else:
             version, segment = segment.challenger.version, choose_segment(challenger, case_facts)
     steps = plan_steps(segment, due=inv.due_date, facts=case_facts, email=inv.debtor.email, phone=inv.debtor.phone,
-                       state=inv.debtor.state, opened_at=now, schedule=schedule)
+                       state=inv.debtor.state, opened_at=now, schedule=schedule, postcode=inv.debtor.postcode,
+                       city_ibge=inv.debtor.city_ibge)
+    person = person_key(event.tenant_id, event.debtor_id, event.person_id)
+    # Every command the ruler emits copies this recipient: the person and the address travel with it.
     recipient = Recipient(debtor_id=event.debtor_id, name=inv.debtor.name, email=inv.debtor.email,
-                          phone=inv.debtor.phone, state=inv.debtor.state)
+                          phone=inv.debtor.phone, state=inv.debtor.state, person_id=person,
+                          postcode=inv.debtor.postcode, city_ibge=inv.debtor.city_ibge)
     summary = InvoiceSummary(invoice_id=event.invoice_id, external_id=inv.external_id,
                              amount_cents=inv.amount_cents, due_date=inv.due_date)
     opened = await cases.insert_case(conn, cases.NewCase(
-        invoice_id=event.invoice_id, tenant_id=event.tenant_id, debtor_id=event.debtor_id, ruler=ruler.name,
+        invoice_id=event.invoice_id, tenant_id=event.tenant_id, debtor_id=event.debtor_id, person_id=person,
+        ruler=ruler.name,
         version=version, segment=segment.name, variant=variant, behaviour=profile.behaviour,
         score_band=profile.score_band, profile_fallback=profile.fallback, amount_cents=inv.amount_cents,
         due_date=inv.due_date, recipient=recipient.model_dump_json(), creditor=event.creditor.model_dump_json(),
@@ -119,7 +139,7 @@ async def stop_case(conn: asyncpg.Connection, tenant_id: str, invoice_id: UUID, 
         reason=reason, cancelled_steps=cancelled,
     ))]
     recipient = Recipient.model_validate_json(case["recipient"])
-    channel = "email" if recipient.email else "sms" if recipient.phone else None
+    channel = "email" if recipient.email else "sms" if can_text(recipient.phone) else None
     if reason == "paid" and channel:
         messages.append(OutboxMessage(topics.contact_commands(channel), str(debtor_id), ContactRequested(
             occurred_at=now, tenant_id=tenant_id, step_id=thank_you_id(invoice_id, channel),
@@ -131,21 +151,36 @@ async def stop_case(conn: asyncpg.Connection, tenant_id: str, invoice_id: UUID, 
     return True
 
 
-async def pause(conn: asyncpg.Connection, tenant_id: str, debtor_id: UUID, invoice_ids: list[UUID], reason: str,
-                until: datetime | None, now: datetime) -> list[UUID]:
-    paused = await cases.pause_cases(conn, invoice_ids, reason, until)
-    await outbox.add(conn, [OutboxMessage(topics.CASES, str(i), CasePaused(
-        occurred_at=now, tenant_id=tenant_id, invoice_id=i, debtor_id=debtor_id, reason=reason,
-        until=until)) for i in paused])
-    return paused
+async def pause(conn: asyncpg.Connection, tenant_id: str, debtor_id: UUID, invoice_ids: list[UUID],
+                reason: PauseReason, until: datetime | None, now: datetime) -> list[UUID]:
+    """Adds a pause reason to the cases (not stopped ones); each event lists every reason holding its case."""
+    paused = await cases.pause_cases(conn, invoice_ids, reason, until, now)
+    await outbox.add(conn, [OutboxMessage(topics.CASES, str(c.invoice_id), CasePaused(
+        occurred_at=now, tenant_id=c.tenant_id, invoice_id=c.invoice_id, debtor_id=c.debtor_id, reason=reason,
+        until=until, reasons=c.reasons)) for c in paused])
+    return [c.invoice_id for c in paused]
 
 
-async def resume(conn: asyncpg.Connection, tenant_id: str, debtor_id: UUID, invoice_ids: list[UUID], reason: str,
-                 now: datetime) -> list[UUID]:
-    resumed = await cases.resume_cases(conn, invoice_ids, reason)
-    await outbox.add(conn, [OutboxMessage(topics.CASES, str(i), CaseResumed(
-        occurred_at=now, tenant_id=tenant_id, invoice_id=i, debtor_id=debtor_id, reason=reason)) for i in resumed])
-    return resumed
+async def lift_pause(conn: asyncpg.Connection, invoice_ids: list[UUID], reason: PauseReason, now: datetime, *,
+                     expired_at: datetime | None = None, skip_locked: bool = False) -> list[cases.PauseChange]:
+    """Ends one pause reason: a case with others left stays paused (case.pause-lifted); one with none left goes
+    back to where it was, active or exhausted (case.resumed)."""
+    changed = await cases.lift_pauses(conn, invoice_ids, reason, expired_at, skip_locked)
+    await outbox.add(conn, [OutboxMessage(topics.CASES, str(c.invoice_id), (
+        CasePauseLifted(occurred_at=now, tenant_id=c.tenant_id, invoice_id=c.invoice_id, debtor_id=c.debtor_id,
+                        reason=reason, remaining=c.reasons)
+        if c.reasons else
+        CaseResumed(occurred_at=now, tenant_id=c.tenant_id, invoice_id=c.invoice_id, debtor_id=c.debtor_id,
+                    reason=reason, status=c.status)
+    )) for c in changed])
+    return changed
+
+
+async def expire_pauses(conn: asyncpg.Connection, now: datetime) -> None:
+    """Pause reasons whose end has come (a promise's date passed) lift, and only they: a dispute or an
+    agreement holding the same case still holds it. Cases a writer holds are left for the next tick."""
+    for reason, invoice_ids in (await cases.expired_pauses(conn, now)).items():
+        await lift_pause(conn, invoice_ids, reason, now, expired_at=now, skip_locked=True)  # type: ignore[arg-type]
 
 
 async def confirm_agreement(conn: asyncpg.Connection, e: AgreementCreated, now: datetime) -> bool:
@@ -159,7 +194,7 @@ async def confirm_agreement(conn: asyncpg.Connection, e: AgreementCreated, now: 
     if not rows:
         return False
     recipient = Recipient.model_validate_json(rows[0]["recipient"])
-    channel = confirmation_channel(e.channel, bool(recipient.email), bool(recipient.phone))
+    channel = confirmation_channel(e.channel, bool(recipient.email), can_text(recipient.phone))
     if channel is None:
         return False
     await outbox.add(conn, [OutboxMessage(topics.OFFER_COMMANDS, str(e.debtor_id), ContactRequested(
@@ -176,13 +211,13 @@ async def fire_due_steps(pool: asyncpg.Pool, now: datetime, schedule: Schedule, 
     """Turns the due steps of up to ``limit`` debtors into contact commands, through the compliance gate,
     consolidated per debtor and channel, in one transaction. Returns how many debtors it handled."""
     async with pool.acquire() as conn, conn.transaction():
-        await cases.resume_expired_pauses(conn, now)
+        await expire_pauses(conn, now)
         rows = await cases.claim_due(conn, now, limit)
         if not rows:
             return 0
         by_key = {(r["invoice_id"], r["step_key"], r["slot"]): r for r in rows}
         due = [_due_step(r) for r in rows]
-        known = await facts.load_facts(conn, {(d.tenant_id, d.debtor_id) for d in due}, now)
+        known = await facts.load_facts(conn, {(r["tenant_id"], r["debtor_id"]): _addressee(r) for r in rows}, now)
         plan = plan_firing(due, known, now, schedule.policy, schedule.late_grace)
         fired, commands, contacts = [], [], []
         for (tenant_id, debtor_id, channel), steps in [*plan.messages.items(), *plan.one_offs.items()]:
@@ -190,7 +225,8 @@ async def fire_due_steps(pool: asyncpg.Pool, now: datetime, schedule: Schedule, 
             mid = message_id(keys)
             commands.append(_command(mid, channel, representative(steps), [by_key[k] for k in keys], now))
             fired += [(k, channel, mid) for k in keys]
-            contacts.append((tenant_id, debtor_id, channel, now, False))
+            contacts.append((tenant_id, debtor_id, steps[0].person_id or person_key(tenant_id, debtor_id, None),
+                             channel, now, False))
         await cases.mark_fired(conn, fired, now)
         await facts.add_contacts(conn, contacts)
         await cases.mark_skipped(conn, [((s.invoice_id, s.step_key, s.slot), why) for s, why in plan.skipped], now)
@@ -215,7 +251,14 @@ def _due_step(row: asyncpg.Record) -> DueStep:
     recipient = json.loads(row["recipient"])
     return DueStep(row["invoice_id"], row["step_key"], row["slot"], tuple(row["channels"]), row["template"],
                    row["tone"], row["offset_days"], row["fire_at"], row["tenant_id"], row["debtor_id"],
-                   has_email=bool(recipient.get("email")), has_phone=bool(recipient.get("phone")))
+                   has_email=bool(recipient.get("email")), has_phone=bool(recipient.get("phone")),
+                   has_mobile=can_text(recipient.get("phone")), person_id=row["person_id"])
+
+
+def _addressee(row: asyncpg.Record) -> facts.Addressee:
+    recipient = json.loads(row["recipient"])
+    return facts.Addressee(row["person_id"], recipient.get("state"), recipient.get("postcode"),
+                           recipient.get("city_ibge"), recipient.get("email"), recipient.get("phone"))
 
 
 async def answer_negotiation_request(conn: asyncpg.Connection, e: NegotiationRequested, now: datetime) -> bool:
@@ -230,15 +273,59 @@ async def answer_negotiation_request(conn: asyncpg.Connection, e: NegotiationReq
     return added is not None
 
 
+async def _person(conn: asyncpg.Connection, tenant_id: str, debtor_id: UUID) -> tuple[UUID, dict[str, str]]:
+    """The person behind a tenant's debtor and their latest recipient (address, contacts), from our cases."""
+    row = await cases.person_of(conn, tenant_id, debtor_id)
+    if row is None:
+        return person_key(tenant_id, debtor_id, None), {}
+    recipient: dict[str, str] = json.loads(row["recipient"])
+    return row["person_id"], recipient
+
+
+async def opt_out(conn: asyncpg.Connection, e: ContactOptedOut) -> None:
+    """Opt-outs are per creditor, unless the debtor opted out of the whole agency (then the person's)."""
+    if e.scope == "agency":
+        person, _ = await _person(conn, e.tenant_id, e.debtor_id)
+        await facts.opt_out_person(conn, person, e.channel)
+    else:
+        await facts.opt_out(conn, e.tenant_id, e.debtor_id, e.channel)
+
+
+async def invalidate(conn: asyncpg.Connection, tenant_id: str, debtor_id: UUID, kind: str) -> None:
+    """The address the debtor's messages went to is bad, for every creditor; another address is not."""
+    _, recipient = await _person(conn, tenant_id, debtor_id)
+    await facts.invalidate(conn, kind, recipient.get(kind))
+
+
+async def record_call(conn: asyncpg.Connection, e: CallOutcomeRecorded, now: datetime) -> None:
+    """A call counts for the person's caps (a conversation starts their 7-day silence), whichever creditor made
+    it; a wrong number is wrong for everyone; a promise pauses the cases until the day after its date."""
+    person, recipient = await _person(conn, e.tenant_id, e.debtor_id)
+    await facts.add_contacts(conn, [(e.tenant_id, e.debtor_id, person, "phone", e.called_at,
+                                     e.outcome in CONVERSATIONS)])
+    if e.outcome == "wrong_number":
+        await facts.invalidate(conn, "phone", recipient.get("phone"))
+    elif e.outcome == "promise_to_pay" and e.promise_date is not None:
+        # Midnight on the debtor's own clock, which the address can set apart from the state's.
+        zone = time_zone(recipient.get("state"), recipient.get("postcode"), recipient.get("city_ibge"))
+        until = datetime.combine(e.promise_date + timedelta(days=1), time(0), zone)
+        invoice_ids = e.invoice_ids or await cases.open_invoices_of(conn, e.tenant_id, e.debtor_id)
+        await pause(conn, e.tenant_id, e.debtor_id, invoice_ids, "promise", until, now)
+
+
 def _command(mid: UUID, channel: str, lead: DueStep, rows: list[asyncpg.Record], now: datetime) -> OutboxMessage:
     first = rows[0]
     invoices = {r["invoice_id"]: InvoiceSummary.model_validate_json(r["invoice"]) for r in rows}
+    recipient = Recipient.model_validate_json(first["recipient"])
+    # A prior notice of listing states the last day to pay, from the day the debtor receives it (CDC art. 43).
+    deadline = (pay_by(now, recipient.state, recipient.postcode, recipient.city_ibge)
+                if lead.template == BUREAU_NOTICE_TEMPLATE else None)
     command = ContactRequested(
         occurred_at=now, tenant_id=lead.tenant_id, step_id=mid, step_key=lead.step_key, channel=channel,
-        template=lead.template, tone=lead.tone, recipient=Recipient.model_validate_json(first["recipient"]),
+        template=lead.template, tone=lead.tone, recipient=recipient,
         creditor=Creditor.model_validate_json(first["creditor"]),
         invoices=sorted(invoices.values(), key=lambda i: (i.due_date, i.external_id)),
-        scheduled_for=min(r["fire_at"] for r in rows),
+        scheduled_for=min(r["fire_at"] for r in rows), pay_by=deadline,
     )
     # Negotiation adds the offers and the self-service link, then forwards the command to the channel.
     topic = topics.OFFER_COMMANDS if lead.template in NEGOTIATED_TEMPLATES else topics.contact_commands(channel)

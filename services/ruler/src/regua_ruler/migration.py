@@ -31,7 +31,8 @@ async def migrate_cases(pool: asyncpg.Pool, tenant_id: str, name: str, to_versio
             segment = choose_segment(ruler, facts)
             steps = plan_steps(segment, due=case["due_date"], facts=facts, email=recipient.get("email"),
                                phone=recipient.get("phone"), state=recipient.get("state"), opened_at=now,
-                               schedule=schedule)
+                               schedule=schedule, postcode=recipient.get("postcode"),
+                               city_ibge=recipient.get("city_ibge"))
             await cases.replan(conn, case, version, segment.name, steps)
         return version, len(moving)
 
@@ -41,7 +42,8 @@ async def resegment_fallback_cases(pool: asyncpg.Pool, profiles: ProfileSource, 
     """Cases opened while credit analysis was unreachable are segmented again once it answers: steps not
     sent yet are re-planned for the debtor's real profile (same ruler version). Returns cases updated."""
     candidates = await pool.fetch(
-        "SELECT invoice_id, tenant_id, debtor_id FROM cases WHERE profile_fallback AND status IN ('active', 'paused') "
+        "SELECT invoice_id, tenant_id, debtor_id FROM cases WHERE profile_fallback "
+        "AND (status = 'active' OR (status = 'paused' AND resume_status = 'active')) "
         "ORDER BY opened_at LIMIT $1", limit,
     )
     updated = 0
@@ -55,7 +57,8 @@ async def resegment_fallback_cases(pool: asyncpg.Pool, profiles: ProfileSource, 
                 "AND r.name = c.ruler_name AND r.version = c.ruler_version "
                 # Checked again under the lock: a payment may have stopped the case since it was listed, and
                 # re-planning a stopped case would revive its cancelled steps.
-                "WHERE c.invoice_id = $1 AND c.profile_fallback AND c.status IN ('active', 'paused') "
+                "WHERE c.invoice_id = $1 AND c.profile_fallback "
+                "AND (c.status = 'active' OR (c.status = 'paused' AND c.resume_status = 'active')) "
                 "FOR UPDATE OF c", candidate["invoice_id"],
             )
             if case is None:
@@ -66,7 +69,8 @@ async def resegment_fallback_cases(pool: asyncpg.Pool, profiles: ProfileSource, 
             segment = choose_segment(ruler, facts)
             steps = plan_steps(segment, due=case["due_date"], facts=facts, email=recipient.get("email"),
                                phone=recipient.get("phone"), state=recipient.get("state"), opened_at=now,
-                               schedule=schedule)
+                               schedule=schedule, postcode=recipient.get("postcode"),
+                               city_ibge=recipient.get("city_ibge"))
             await cases.replan(conn, case, case["ruler_version"], segment.name, steps)
             await conn.execute(
                 "UPDATE cases SET profile_fallback = false, behaviour = $2, score_band = $3 WHERE invoice_id = $1",

@@ -2,11 +2,7 @@
 cases on a promise to pay and answer requests for offers."""
 
 import asyncio
-from datetime import datetime, time, timedelta
 
-import asyncpg
-
-from regua_compliance.calendar import time_zone
 from regua_contracts import topics
 from regua_contracts.agreements import (
     AGREEMENT_EVENT,
@@ -30,13 +26,9 @@ from regua_platform.inbox import claim_new
 from regua_platform.kafka import Delivery, Rejection, subscribe
 from regua_platform.service import Runtime
 from regua_ruler import handlers
+from regua_ruler.domain.persons import contact_of
 from regua_ruler.domain.planning import Schedule
 from regua_ruler.profiles import ProfileSource
-from regua_ruler.store import cases, facts
-
-_CONTACT_OF = {"email": "email", "sms": "phone", "whatsapp": "phone", "phone": "phone"}
-#: Outcomes in which the debtor was reached and talked: they start the no-call period.
-_CONVERSATIONS = {"conversation_held", "promise_to_pay", "refused"}
 
 
 def wire(runtime: Runtime) -> None:
@@ -70,31 +62,22 @@ def wire(runtime: Runtime) -> None:
                 if e.event_id not in fresh:
                     continue
                 if isinstance(e, ContactOptedOut):
-                    await facts.add_flag(conn, e.tenant_id, e.debtor_id, "opted_out", e.channel)
+                    await handlers.opt_out(conn, e)
                 elif isinstance(e, ContactInvalidated):
-                    await facts.add_flag(conn, e.tenant_id, e.debtor_id, "invalid", e.contact)
+                    await handlers.invalidate(conn, e.tenant_id, e.debtor_id, e.contact)
                 elif isinstance(e, ContactFailed) and e.contact_invalid:
-                    await facts.add_flag(conn, e.tenant_id, e.debtor_id, "invalid", _CONTACT_OF[e.channel])
+                    await handlers.invalidate(conn, e.tenant_id, e.debtor_id, contact_of(e.channel))
                 elif isinstance(e, CallOutcomeRecorded):
-                    await _on_call(conn, e, now)
+                    await handlers.record_call(conn, e, now)
                 elif isinstance(e, NegotiationRequested):
                     await handlers.answer_negotiation_request(conn, e, now)
         return []
 
-    async def _on_call(conn: asyncpg.Connection, e: CallOutcomeRecorded, now: datetime) -> None:
-        await facts.add_contacts(conn, [(e.tenant_id, e.debtor_id, "phone", e.called_at,
-                                         e.outcome in _CONVERSATIONS)])
-        if e.outcome == "wrong_number":
-            await facts.add_flag(conn, e.tenant_id, e.debtor_id, "invalid", "phone")
-        elif e.outcome == "promise_to_pay" and e.promise_date is not None:
-            # Collection waits until the day after the promised date.
-            until = datetime.combine(e.promise_date + timedelta(days=1), time(0), time_zone(None))
-            invoice_ids = e.invoice_ids or await cases.open_invoices_of(conn, e.tenant_id, e.debtor_id)
-            await handlers.pause(conn, e.tenant_id, e.debtor_id, invoice_ids, "promise", until, now)
-
     async def on_agreements(deliveries: list[Delivery[AnyAgreementEvent]]) -> list[Rejection]:
-        """An agreement pauses its invoices and is confirmed to the debtor; a broken or cancelled one resumes
-        them (a cancelled invoice's case was stopped by its own event); a settled one stops them as paid."""
+        """An agreement pauses its invoices whatever their state but stopped (an exhausted case too) and is
+        confirmed to the debtor; a broken or cancelled one returns them to where they were, unless another
+        reason still holds them (a cancelled invoice's case was stopped by its own event); a settled one stops
+        them as paid."""
         now = clock.now()
         async with runtime.pool.acquire() as conn, conn.transaction():
             fresh = await claim_new(conn, "ruler-agreements", [d.event.event_id for d in deliveries])
@@ -106,7 +89,7 @@ def wire(runtime: Runtime) -> None:
                     await handlers.pause(conn, e.tenant_id, e.debtor_id, e.invoice_ids, "agreement", None, now)
                     await handlers.confirm_agreement(conn, e, now)
                 elif isinstance(e, AgreementBroken | AgreementCancelled):
-                    await handlers.resume(conn, e.tenant_id, e.debtor_id, e.invoice_ids, "agreement", now)
+                    await handlers.lift_pause(conn, e.invoice_ids, "agreement", now)
                 else:
                     for invoice_id in e.invoice_ids:
                         await handlers.stop_case(conn, e.tenant_id, invoice_id, e.debtor_id, "paid", now)

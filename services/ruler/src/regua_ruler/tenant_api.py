@@ -92,7 +92,12 @@ async def get_case(request: Request, invoice_id: UUID, tenant: TenantDep) -> dic
     case = await cases.case_of(pool, tenant.id, invoice_id)
     if case is None:
         raise ApiError(404, "invoice_id", "no case for this invoice")
-    return {**dict(case), "steps": [dict(s) for s in await cases.steps_of(pool, invoice_id)]}
+    pauses = [dict(p) for p in await cases.pauses_of(pool, invoice_id)]
+    latest = pauses[-1] if pauses else {}
+    return {**dict(case), "pause_reasons": pauses,
+            # The most recent reason alone, for clients written when a case had one.
+            "pause_reason": latest.get("reason"), "paused_until": latest.get("until"),
+            "steps": [dict(s) for s in await cases.steps_of(pool, invoice_id)]}
 
 
 class DisputeIn(BaseModel):
@@ -121,18 +126,21 @@ async def open_dispute(request: Request, invoice_id: UUID, body: DisputeIn, tena
 @router.post("/invoices/{invoice_id}/disputes/answer", tags=["cases"])
 async def answer_dispute(request: Request, invoice_id: UUID, body: DisputeAnswer,
                          tenant: TenantDep) -> dict[str, Any]:
-    """Upheld: the debt is not owed, collection stops. Rejected: collection resumes."""
+    """Upheld: the debt is not owed, collection stops. Rejected: the dispute no longer holds the case; it
+    resumes unless another reason (a promise, an agreement) still pauses it."""
     runtime = runtime_of(request)
     case = await cases.case_of(runtime.pool, tenant.id, invoice_id)
-    if case is None or case["pause_reason"] != "dispute":
+    if case is None or "dispute" not in [p["reason"] for p in await cases.pauses_of(runtime.pool, invoice_id)]:
         raise ApiError(409, "invoice_id", "no open dispute for this invoice")
     now = runtime.extras["clock"].now()
     async with runtime.pool.acquire() as conn, conn.transaction():
         if body.outcome == "upheld":
             await handlers.stop_case(conn, tenant.id, invoice_id, case_debtor(case), "dispute-upheld", now)
+            status = "stopped"
         else:
-            await handlers.resume(conn, tenant.id, case_debtor(case), [invoice_id], "dispute", now)
-    return {"invoice_id": str(invoice_id), "status": "stopped" if body.outcome == "upheld" else "active"}
+            lifted = await handlers.lift_pause(conn, [invoice_id], "dispute", now)
+            status = lifted[0].status if lifted else case["status"]
+    return {"invoice_id": str(invoice_id), "status": status}
 
 
 def case_debtor(case: Any) -> UUID:

@@ -2,11 +2,11 @@
 fallback order; what may go out for one debtor on one channel is consolidated into one message."""
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from regua_compliance import ContactPolicy, DebtorFacts, evaluate
+from regua_compliance import ContactPolicy, DebtorFacts, PastContact, evaluate
 
 #: One-off steps, added on request rather than planned from the ruler; ':' is reserved for them in step keys.
 #: An answer to the debtor's own request is not held by the channel interval; an agent's request is.
@@ -43,6 +43,14 @@ class DueStep:
     debtor_id: UUID
     has_email: bool
     has_phone: bool
+    #: False for a landline: SMS and WhatsApp cannot reach it.
+    has_mobile: bool = True
+    #: The person behind the debtor (caps and intervals are theirs, across creditors); None: the debtor alone.
+    person_id: UUID | None = None
+
+    @property
+    def person(self) -> tuple[str, UUID] | UUID:
+        return self.person_id if self.person_id is not None else (self.tenant_id, self.debtor_id)
 
     @property
     def is_answer(self) -> bool:
@@ -64,24 +72,41 @@ class FiringPlan:
     skipped: list[tuple[DueStep, str]] = field(default_factory=list)
 
 
-def _unreachable(channel: str, step: DueStep) -> bool:
-    return not (step.has_email if channel == "email" else step.has_phone)
+def _unusable(channel: str, step: DueStep) -> str | None:
+    if channel == "email":
+        return None if step.has_email else "no contact"
+    if not step.has_phone:
+        return "no contact"
+    return "not a mobile" if channel in ("sms", "whatsapp") and not step.has_mobile else None
+
+
+MessageKey = tuple[str, UUID, str]
 
 
 def plan_firing(due: list[DueStep], facts: dict[tuple[str, UUID], DebtorFacts], now: datetime,
                 policy: ContactPolicy, late_grace: timedelta) -> FiringPlan:
+    """Contacts decided in one tick are judged against each other: every message chosen joins its person's
+    history before the next step is judged (an agent's offers and a planned WhatsApp due together must not
+    both go out), except that a planned step joining a message already chosen for its debtor and channel is
+    not held by that very message (consolidation)."""
     plan = FiringPlan()
-    for step in due:
+    in_tick: dict[object, list[tuple[tuple[bool, MessageKey], PastContact]]] = defaultdict(list)
+    for step in sorted(due, key=lambda s: (s.fire_at, s.is_one_off, s.invoice_id, s.step_key, s.slot)):
         if now - step.fire_at > late_grace:
             plan.skipped.append((step, "late beyond grace"))  # catching up after downtime must not flood
             continue
-        debtor = facts.get((step.tenant_id, step.debtor_id), DebtorFacts())
+        base = facts.get((step.tenant_id, step.debtor_id), DebtorFacts())
+        target = plan.one_offs if step.is_one_off else plan.messages
         chosen: str | None = None
         blocked_rules = []
         for channel in step.channels:
-            if _unreachable(channel, step):
-                blocked_rules.append(f"{channel}: no contact")
+            unusable = _unusable(channel, step)
+            if unusable:
+                blocked_rules.append(f"{channel}: {unusable}")
                 continue
+            own = (step.is_one_off, (step.tenant_id, step.debtor_id, channel))
+            tick = tuple(c for m, c in in_tick[step.person] if m != own)
+            debtor = replace(base, history=base.history + tick) if tick else base
             decision = evaluate(channel, now, debtor, policy, answer=step.is_answer)
             if decision.allowed:
                 chosen = channel
@@ -94,7 +119,10 @@ def plan_firing(due: list[DueStep], facts: dict[tuple[str, UUID], DebtorFacts], 
             plan.skipped.append((step, "; ".join(blocked_rules) or "no channel"))
             continue
         if chosen is not None:
-            (plan.one_offs if step.is_one_off else plan.messages)[(step.tenant_id, step.debtor_id, chosen)].append(step)
+            key = (step.tenant_id, step.debtor_id, chosen)
+            if key not in target:
+                in_tick[step.person].append(((step.is_one_off, key), PastContact(chosen, now)))
+            target[key].append(step)
     return plan
 
 

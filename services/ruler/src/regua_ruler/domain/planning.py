@@ -9,6 +9,7 @@ from uuid import UUID
 
 from regua_compliance import ContactPolicy, next_allowed_moment
 from regua_compliance.calendar import time_zone
+from regua_ruler.domain.persons import can_text
 from regua_ruler.domain.profiles import CaseFacts, holds
 from regua_ruler.domain.rulers import RulerDefinition, Segment
 
@@ -24,9 +25,11 @@ class Schedule:
     late_grace: timedelta
     policy: ContactPolicy
 
-    def fire_at(self, due: date, offset_days: int, state: str | None) -> datetime | None:
-        nominal = datetime.combine(due + timedelta(days=offset_days), time(self.send_hour), time_zone(state))
-        return next_allowed_moment(nominal, state, self.policy)
+    def fire_at(self, due: date, offset_days: int, state: str | None, postcode: str | None = None,
+                city_ibge: str | None = None) -> datetime | None:
+        zone = time_zone(state, postcode, city_ibge)  # the address can put the debtor off the state's clock
+        nominal = datetime.combine(due + timedelta(days=offset_days), time(self.send_hour), zone)
+        return next_allowed_moment(nominal, state, self.policy, zone)
 
 
 @dataclass(frozen=True)
@@ -60,17 +63,19 @@ def variant_of(segment: Segment, tenant_id: str, ruler: str, debtor_id: UUID) ->
 
 
 def _reachable(channel: str, email: str | None, phone: str | None) -> bool:
-    return bool(email) if channel == "email" else bool(phone)
+    if channel == "email":
+        return bool(email)
+    return can_text(phone) if channel in ("sms", "whatsapp") else bool(phone)
 
 
 def plan_steps(
     segment: Segment, *, due: date, facts: CaseFacts, email: str | None, phone: str | None, state: str | None,
-    opened_at: datetime, schedule: Schedule,
+    opened_at: datetime, schedule: Schedule, postcode: str | None = None, city_ibge: str | None = None,
 ) -> list[PlannedStep]:
     """Every message slot of every step: pending with its first moment, or skipped with the reason."""
     planned = []
     for step in segment.steps:
-        when = schedule.fire_at(due, step.offset_days, state)
+        when = schedule.fire_at(due, step.offset_days, state, postcode, city_ibge)
         for slot, channels in enumerate(step.slots):
             reason = None
             if not holds(step.when, facts):

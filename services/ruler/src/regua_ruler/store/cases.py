@@ -9,7 +9,8 @@ import asyncpg
 
 from regua_ruler.domain.planning import PlannedStep
 
-_ACTIVE_OR_PAUSED = "('active', 'paused')"
+#: Cases whose plan is still running, or will again once their pauses end (not a paused exhausted one).
+_PLANNED = "(status = 'active' OR (status = 'paused' AND resume_status = 'active'))"
 #: Steps fire on active cases; an exhausted case still answers a request for offers (a one-off step: its key
 #: holds ':', which planned step keys may not).
 _ONE_OFF = "s.step_key LIKE '%:%'"
@@ -35,6 +36,7 @@ class NewCase:
     invoice: str
     tags: list[str]
     opened_at: datetime
+    person_id: UUID | None = None  # None: the debtor stands for a person of their own (a trigger fills it)
 
 
 async def insert_case(conn: asyncpg.Connection, case: NewCase, steps: list[PlannedStep]) -> bool:
@@ -42,11 +44,12 @@ async def insert_case(conn: asyncpg.Connection, case: NewCase, steps: list[Plann
     inserted = await conn.fetchval(
         "INSERT INTO cases (invoice_id, tenant_id, debtor_id, status, ruler_name, ruler_version, segment, variant, "
         "behaviour, score_band, profile_fallback, amount_cents, due_date, recipient, creditor, invoice, tags, "
-        "opened_at) VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) "
+        "opened_at, person_id) "
+        "VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) "
         "ON CONFLICT DO NOTHING RETURNING true",
         case.invoice_id, case.tenant_id, case.debtor_id, case.ruler, case.version, case.segment, case.variant,
         case.behaviour, case.score_band, case.profile_fallback, case.amount_cents, case.due_date, case.recipient,
-        case.creditor, case.invoice, case.tags, case.opened_at,
+        case.creditor, case.invoice, case.tags, case.opened_at, case.person_id,
     )
     if not inserted:
         return False
@@ -68,14 +71,14 @@ async def close_case(
 ) -> tuple[asyncpg.Record, int] | None:
     """Stops a case that is not stopped yet and cancels its pending steps."""
     case = await conn.fetchrow(
-        "UPDATE cases SET status = 'stopped', stop_reason = $2, closed_at = $3, pause_reason = NULL, "
-        "paused_until = NULL "
+        "UPDATE cases SET status = 'stopped', stop_reason = $2, closed_at = $3 "
         "WHERE invoice_id = $1 AND status <> 'stopped' "
         "RETURNING invoice_id, tenant_id, debtor_id, recipient, creditor, invoice",
         invoice_id, reason, now,
     )
     if case is None:
         return None
+    await conn.execute("DELETE FROM case_pauses WHERE invoice_id = $1", invoice_id)  # a stop ends every pause
     cancelled: int = await conn.fetchval(
         "WITH c AS (UPDATE case_steps SET status = 'cancelled', reason = $2 "
         "WHERE invoice_id = $1 AND status = 'pending' RETURNING 1) SELECT count(*) FROM c",
@@ -84,33 +87,87 @@ async def close_case(
     return case, cancelled
 
 
+@dataclass(frozen=True)
+class PauseChange:
+    """A case after a pause reason was added or ended: the reasons left and its status now."""
+
+    invoice_id: UUID
+    tenant_id: str
+    debtor_id: UUID
+    reasons: list[str]
+    status: str
+
+
+async def _reasons(conn: asyncpg.Connection, invoice_ids: list[UUID]) -> dict[UUID, list[str]]:
+    rows = await conn.fetch("SELECT invoice_id, reason FROM case_pauses WHERE invoice_id = ANY($1::uuid[]) "
+                            "ORDER BY since, reason", invoice_ids)
+    out: dict[UUID, list[str]] = {}
+    for r in rows:
+        out.setdefault(r["invoice_id"], []).append(r["reason"])
+    return out
+
+
 async def pause_cases(conn: asyncpg.Connection, invoice_ids: list[UUID], reason: str,
-                      until: datetime | None) -> list[UUID]:
-    """Pauses open cases (until a moment, or until resumed); a later pause replaces an earlier one."""
+                      until: datetime | None, now: datetime) -> list[PauseChange]:
+    """Adds a pause reason to cases that are not stopped (active, paused, or exhausted: an agreement covers a
+    finished case too). Reasons compose: each ends on its own; the same reason again replaces its end (a
+    later promise). The status the case had is kept to return to."""
     rows = await conn.fetch(
-        f"UPDATE cases SET status = 'paused', pause_reason = $2, paused_until = $3 "
-        f"WHERE invoice_id = ANY($1::uuid[]) AND status IN {_ACTIVE_OR_PAUSED} RETURNING invoice_id",
-        invoice_ids, reason, until,
+        "UPDATE cases SET status = 'paused', "
+        "  resume_status = CASE WHEN status = 'paused' THEN resume_status ELSE status END "
+        "WHERE invoice_id IN (SELECT invoice_id FROM cases WHERE invoice_id = ANY($1::uuid[]) "
+        "  AND status <> 'stopped' ORDER BY invoice_id FOR UPDATE) "
+        "RETURNING invoice_id, tenant_id, debtor_id",
+        invoice_ids,
     )
-    return [r["invoice_id"] for r in rows]
+    paused = [r["invoice_id"] for r in rows]
+    await conn.executemany(
+        "INSERT INTO case_pauses (invoice_id, reason, until, since) VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT (invoice_id, reason) DO UPDATE SET until = excluded.until",
+        [(i, reason, until, now) for i in paused],
+    )
+    reasons = await _reasons(conn, paused)
+    return [PauseChange(r["invoice_id"], r["tenant_id"], r["debtor_id"], reasons.get(r["invoice_id"], []),
+                        "paused") for r in rows]
 
 
-async def resume_cases(conn: asyncpg.Connection, invoice_ids: list[UUID], reason: str | None = None) -> list[UUID]:
+async def lift_pauses(conn: asyncpg.Connection, invoice_ids: list[UUID], reason: str,
+                      expired_at: datetime | None = None, skip_locked: bool = False) -> list[PauseChange]:
+    """Ends one pause reason of these cases (only where it has ended by ``expired_at``, when given). A case with
+    no reason left goes back to the status it had when first paused; the others stay paused."""
+    # The case row first, in a stable order: two reasons ending at once must not both see the other left.
+    locked = await conn.fetch(
+        "SELECT invoice_id FROM cases WHERE invoice_id = ANY($1::uuid[]) AND status = 'paused' "
+        f"ORDER BY invoice_id FOR UPDATE{' SKIP LOCKED' if skip_locked else ''}", invoice_ids)
+    lifted = await conn.fetch(
+        "DELETE FROM case_pauses WHERE invoice_id = ANY($1::uuid[]) AND reason = $2 "
+        "AND ($3::timestamptz IS NULL OR until <= $3) RETURNING invoice_id",
+        [r["invoice_id"] for r in locked], reason, expired_at,
+    )
+    ids = [r["invoice_id"] for r in lifted]
     rows = await conn.fetch(
-        "UPDATE cases SET status = 'active', pause_reason = NULL, paused_until = NULL "
-        "WHERE invoice_id = ANY($1::uuid[]) AND status = 'paused' AND ($2::text IS NULL OR pause_reason = $2) "
-        "RETURNING invoice_id",
-        invoice_ids, reason,
+        "UPDATE cases c SET status = CASE WHEN EXISTS (SELECT 1 FROM case_pauses p WHERE p.invoice_id = c.invoice_id) "
+        "  THEN 'paused' ELSE c.resume_status END "
+        "WHERE c.invoice_id = ANY($1::uuid[]) RETURNING c.invoice_id, c.tenant_id, c.debtor_id, c.status", ids,
     )
-    return [r["invoice_id"] for r in rows]
+    reasons = await _reasons(conn, ids)
+    return [PauseChange(r["invoice_id"], r["tenant_id"], r["debtor_id"], reasons.get(r["invoice_id"], []),
+                        r["status"]) for r in sorted(rows, key=lambda r: r["invoice_id"])]
 
 
-async def resume_expired_pauses(conn: asyncpg.Connection, now: datetime) -> int:
-    result: str = await conn.execute(
-        "UPDATE cases SET status = 'active', pause_reason = NULL, paused_until = NULL "
-        "WHERE status = 'paused' AND paused_until <= $1", now,
-    )
-    return int(result.split()[-1])
+async def expired_pauses(conn: asyncpg.Connection, now: datetime) -> dict[str, list[UUID]]:
+    """Pause reasons whose end has come (promises), by reason."""
+    rows = await conn.fetch("SELECT reason, invoice_id FROM case_pauses WHERE until <= $1", now)
+    out: dict[str, list[UUID]] = {}
+    for r in rows:
+        out.setdefault(r["reason"], []).append(r["invoice_id"])
+    return out
+
+
+async def pauses_of(conn: asyncpg.Connection | asyncpg.Pool, invoice_id: UUID) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT reason, until, since FROM case_pauses WHERE invoice_id = $1 ORDER BY since, reason", invoice_id)
+    return rows
 
 
 async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list[asyncpg.Record]:
@@ -121,14 +178,17 @@ async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list
         # Candidates are firable steps only: due steps of paused cases (an agreement, a promise) would otherwise
         # fill the window and starve every other debtor. The case is looked up per step (a subplan), so the
         # scan walks the due index in order and stops at the window, whatever the portfolio's size.
-        "WITH candidates AS MATERIALIZED (SELECT DISTINCT tenant_id, debtor_id FROM (SELECT s.tenant_id, s.debtor_id "
+        "WITH candidates AS MATERIALIZED (SELECT DISTINCT tenant_id, debtor_id, person_id FROM (SELECT s.tenant_id, "
+        "  s.debtor_id, (SELECT c.person_id FROM cases c WHERE c.invoice_id = s.invoice_id) AS person_id "
         "  FROM case_steps s WHERE s.status = 'pending' AND s.fire_at <= $1 "
         "  AND CASE (SELECT c.status FROM cases c WHERE c.invoice_id = s.invoice_id) WHEN 'active' THEN true "
         f"  WHEN 'exhausted' THEN {_ONE_OFF} ELSE false END ORDER BY s.fire_at LIMIT $2 * 4) d), "
         "mine AS MATERIALIZED (SELECT tenant_id, debtor_id FROM candidates "
-        "  WHERE pg_try_advisory_xact_lock(hashtextextended(tenant_id || ':' || debtor_id::text, 0)) LIMIT $2) "
+        # Per person, not per debtor: caps and intervals are the person's across creditors, so two replicas
+        # must not judge one person at once. A person's debtors in one batch share the (re-entrant) lock.
+        "  WHERE pg_try_advisory_xact_lock(hashtextextended(person_id::text, 0)) LIMIT $2) "
         "SELECT s.invoice_id, s.step_key, s.slot, s.channels, s.template, s.tone, s.offset_days, s.fire_at, "
-        "  s.tenant_id, s.debtor_id, c.recipient, c.creditor, c.invoice "
+        "  s.tenant_id, s.debtor_id, c.person_id, c.recipient, c.creditor, c.invoice "
         "FROM mine JOIN case_steps s ON s.tenant_id = mine.tenant_id AND s.debtor_id = mine.debtor_id "
         "JOIN cases c ON c.invoice_id = s.invoice_id "
         f"WHERE s.status = 'pending' AND s.fire_at <= $1 AND {_FIRABLE} "
@@ -222,8 +282,9 @@ async def contact_details(conn: asyncpg.Connection, tenant_id: str, invoice_ids:
 
 
 async def open_invoices_of(conn: asyncpg.Connection, tenant_id: str, debtor_id: UUID) -> list[UUID]:
+    """Cases not stopped: a promise holds an exhausted case's legal escalation too."""
     rows = await conn.fetch(
-        f"SELECT invoice_id FROM cases WHERE tenant_id = $1 AND debtor_id = $2 AND status IN {_ACTIVE_OR_PAUSED}",
+        "SELECT invoice_id FROM cases WHERE tenant_id = $1 AND debtor_id = $2 AND status <> 'stopped'",
         tenant_id, debtor_id,
     )
     return [r["invoice_id"] for r in rows]
@@ -231,8 +292,7 @@ async def open_invoices_of(conn: asyncpg.Connection, tenant_id: str, debtor_id: 
 
 async def case_of(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: str, invoice_id: UUID) -> asyncpg.Record | None:
     row: asyncpg.Record | None = await conn.fetchrow(
-        "SELECT invoice_id, debtor_id, status, pause_reason, paused_until, stop_reason, ruler_name, ruler_version, "
-        "segment, "
+        "SELECT invoice_id, debtor_id, status, resume_status, stop_reason, ruler_name, ruler_version, segment, "
         "variant, behaviour, score_band, profile_fallback, amount_cents, paid_cents, due_date, opened_at, "
         "closed_at "
         "FROM cases WHERE tenant_id = $1 AND invoice_id = $2", tenant_id, invoice_id,
@@ -279,7 +339,7 @@ async def due_step_count(conn: asyncpg.Pool, now: datetime) -> int:
 async def cases_to_migrate(conn: asyncpg.Connection, tenant_id: str, ruler: str, version: int) -> list[asyncpg.Record]:
     rows: list[asyncpg.Record] = await conn.fetch(
         f"SELECT invoice_id, debtor_id, amount_cents, due_date, recipient, behaviour, score_band, tags FROM cases "
-        f"WHERE tenant_id = $1 AND ruler_name = $2 AND ruler_version <> $3 AND status IN {_ACTIVE_OR_PAUSED} "
+        f"WHERE tenant_id = $1 AND ruler_name = $2 AND ruler_version <> $3 AND {_PLANNED} "
         f"FOR UPDATE", tenant_id, ruler, version,
     )
     return rows
@@ -304,3 +364,11 @@ async def replan(conn: asyncpg.Connection, case: asyncpg.Record, version: int, s
     )
     await conn.execute("UPDATE cases SET ruler_version = $2, segment = $3 WHERE invoice_id = $1",
                        case["invoice_id"], version, segment)
+
+
+async def person_of(conn: asyncpg.Connection, tenant_id: str, debtor_id: UUID) -> asyncpg.Record | None:
+    """The person behind a tenant's debtor and their latest recipient details (address, contacts)."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT person_id, recipient FROM cases WHERE tenant_id = $1 AND debtor_id = $2 "
+        "ORDER BY opened_at DESC, invoice_id LIMIT 1", tenant_id, debtor_id)
+    return row
