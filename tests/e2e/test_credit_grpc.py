@@ -143,7 +143,7 @@ def test_three_late_payments_make_an_always_late_payer(platform: Platform, chann
             assert now.behavior is expected, now
     assert (now.paid_on_time, now.paid_late, now.mean_days_late, now.max_days_late) == (1, 3, 5.0, 5)
     assert now.segment is Segment.FIRM and now.score is not None and now.score < first.score  # type: ignore[operator]
-    assert now.model_version == "rules-v1" and now.reasons
+    assert now.model_version == "rules-v2" and now.reasons
 
     stub = pb_grpc.CreditAnalysisServiceStub(channel)
     due = wednesday_weeks_ago(2)

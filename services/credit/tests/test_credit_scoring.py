@@ -20,19 +20,19 @@ def history(on_time: int = 0, late: int = 0, overdue: int = 0, days: int = 0, op
 def test_rules_without_history_are_neutral() -> None:
     score = RULES.score(history())
     assert score.value == 500
-    assert score.method == "rules" and score.model_version == "rules-v1"
+    assert score.method == "rules" and score.model_version == "rules-v2"
     assert score.reasons[0].code is ReasonCode.NO_HISTORY
 
 
 def test_rules_follow_the_documented_points() -> None:
     assert RULES.score(history(on_time=3)).value == 680  # 500 + 600 * (4/5 - 0.5)
-    late = RULES.score(history(late=3, days=10))  # 500 + 600 * (1/5 - 0.5) - 5 * 10
-    assert late.value == 270
+    late = RULES.score(history(late=3, days=10))  # 500 + 600 * (1/5 - 0.5) - 2 * 30
+    assert late.value == 260
     assert [r.code for r in late.reasons] == [ReasonCode.ON_TIME_SHARE, ReasonCode.DAYS_LATE]
-    assert [r.impact for r in late.reasons] == [-180, -50]
+    assert [r.impact for r in late.reasons] == [-180, -60]
     exposed = RULES.score(history(on_time=3, overdue=2, days=5, open_cents=9_900_000))
-    # 500 + 600 * (4/7 - 0.5) - 25 - 120 - 40
-    assert exposed.value == 358
+    # 500 + 600 * (4/7 - 0.5) - 2 * 10 - 120 - 40
+    assert exposed.value == 363
     assert {r.code for r in exposed.reasons} == {ReasonCode.ON_TIME_SHARE, ReasonCode.DAYS_LATE,
                                                  ReasonCode.OPEN_OVERDUE, ReasonCode.OPEN_EXPOSURE}
 
@@ -48,10 +48,10 @@ def model(**weights: float) -> LinearModel:
 
 
 def test_linear_model_scores_the_logistic_of_its_weights() -> None:
-    m = model(on_time_share=2.0, mean_days_late=-0.1)
+    m = model(on_time_share=2.0, days_late=-0.1)
     h = history(on_time=1, late=1, days=10)
     x = features(h)
-    z = 0.5 + 2.0 * x["on_time_share"] - 0.1 * x["mean_days_late"]
+    z = 0.5 + 2.0 * x["on_time_share"] - 0.1 * x["days_late"]
     score = m.score(h)
     assert score.value == round(1000 / (1 + math.exp(-z)))
     assert score.method == "model" and score.model_version == "logreg-test"
@@ -71,7 +71,7 @@ def test_bureau_blends_into_the_score_and_shows_as_a_reason() -> None:
     blended = blend(base, BureauReport(score=200, negative_records=1))
     assert blended.value == round(0.7 * 680 + 0.3 * 200) - 100
     assert blended.reasons[0].code is ReasonCode.BUREAU and blended.reasons[0].impact == blended.value - 680
-    assert blended.model_version == "rules-v1+bureau"
+    assert blended.model_version == "rules-v2+bureau"
     assert blend(base, None) is base
 
 

@@ -104,7 +104,7 @@ async def test_training_stores_a_model_the_service_picks_up(credit_pool: asyncpg
             await apply(credit_pool, event, paid(event, event.invoice.due_date + timedelta(days=habit)))
     model = ScoreModel()
     await model.refresh(credit_pool)
-    assert model.current.version == "rules-v1"
+    assert model.current.version == "rules-v2"
     trained = await handlers.train_model(credit_pool, "America/Sao_Paulo", 100, NOW)
     assert trained.version == "logreg-20270601T150000Z" and trained.metrics["samples"] == 240
     await model.refresh(credit_pool)

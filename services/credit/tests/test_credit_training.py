@@ -26,9 +26,9 @@ def test_labels_and_point_in_time_features() -> None:
     assert [s.label for s in got] == [1, 0]
     # The second invoice's sample knows the first was paid on time, and nothing about its own outcome.
     assert got[1].features["on_time_share"] == pytest.approx(2 / 3)
-    assert got[1].features["mean_days_late"] == 0
+    assert got[1].features["days_late"] == 0
     # The first invoice's sample sees the second not yet registered (registered 2027-01-02, after 01-03).
-    assert got[0].features["history_length"] == 0
+    assert got[0].features["on_time_record"] == 0
 
 
 def test_open_invoice_past_the_horizon_is_a_negative() -> None:
@@ -51,12 +51,12 @@ def test_fitted_model_learns_that_late_payers_pay_less() -> None:
         share = rng.random()
         days = rng.uniform(0, 60)
         pays = rng.random() < 0.15 + 0.8 * share - 0.004 * days
-        data.append(Sample({"on_time_share": share, "mean_days_late": days, "open_overdue": 0.0,
-                            "exposure": rng.random(), "history_length": rng.uniform(0, 3)}, int(pays)))
+        data.append(Sample({"on_time_share": share, "days_late": days, "open_overdue": 0.0,
+                            "exposure": rng.random(), "on_time_record": rng.uniform(0, 3)}, int(pays)))
     version = model_version(datetime(2027, 6, 1, 12, tzinfo=UTC))
     assert version == "logreg-20270601T120000Z"
     model = fit(data, version=version, min_samples=500)
-    assert model.weights["on_time_share"] > 0 > model.weights["mean_days_late"]
+    assert model.weights["on_time_share"] > 0 > model.weights["days_late"]
     assert model.metrics["samples"] == 2000 and model.metrics["holdout_auc"] > 0.7
     assert model.version == version and set(model.means) == set(FEATURES)
     assert RULES.version != model.version

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
+from regua_finance import LegalCeilings
 from regua_negotiation.domain.agreements import (
     Installment,
     apply_payment,
@@ -32,16 +33,23 @@ def debt(cents: int, due: date, n: int = 1) -> Debt:
     (100000, date(2023, 1, 31), date(2023, 3, 1), UpdatedDebt(100000, 2000, 967, 29)),
     # Due today: not overdue, nothing added.
     (100000, date(2024, 5, 10), date(2024, 5, 10), UpdatedDebt(100000, 0, 0, 0)),
-    # Month end, 1 day: fine 12345*2% = 246.9 -> 247; interest 12345*1%/30 = 4.115 -> 4.
-    (12345, date(2024, 6, 30), date(2024, 7, 1), UpdatedDebt(12345, 247, 4, 1)),
+    # Month end (a Friday), 1 day: fine 12345*2% = 246.9 -> 247; interest 12345*1%/30 = 4.115 -> 4.
+    (12345, date(2024, 5, 31), date(2024, 6, 1), UpdatedDebt(12345, 247, 4, 1)),
+    # Due on Sunday 30 Jun 2024: payable on Monday 1 Jul without fine or interest.
+    (12345, date(2024, 6, 30), date(2024, 7, 1), UpdatedDebt(12345, 0, 0, 0)),
+    # ... and 1 day late on Tuesday 2 Jul (counted from the Monday).
+    (12345, date(2024, 6, 30), date(2024, 7, 2), UpdatedDebt(12345, 247, 4, 1)),
+    # Due on Good Friday 29 Mar 2024 (a national holiday), then the weekend: payable on Monday 1 Apr.
+    (12345, date(2024, 3, 29), date(2024, 4, 1), UpdatedDebt(12345, 0, 0, 0)),
     # Half-even ties across a year end, 12 days: fine 125*2% = 2.5 -> 2; interest 125*1%*12/30 = 0.5 -> 0.
     (125, date(2024, 12, 31), date(2025, 1, 12), UpdatedDebt(125, 2, 0, 12)),
     # Half-even tie upwards, 36 days: interest 125*1%*36/30 = 1.5 -> 2.
     (125, date(2024, 12, 31), date(2025, 2, 5), UpdatedDebt(125, 2, 2, 36)),
     # A year over 29 Feb 2024: 366 days. interest 50000*1%*366/30 = 6100; fine 1000.
     (50000, date(2024, 2, 28), date(2025, 2, 28), UpdatedDebt(50000, 1000, 6100, 366)),
-    # 31 Dec 2023 -> 29 Feb 2024: 31 + 29 = 60 days. fine 19999.98 -> 20000; interest 999999*1%*2 = 19999.98 -> 20000.
-    (999999, date(2023, 12, 31), date(2024, 2, 29), UpdatedDebt(999999, 20000, 20000, 60)),
+    # Due Sunday 31 Dec 2023, 1 Jan a holiday: payable Tuesday 2 Jan; to 29 Feb 2024 is 29 + 29 = 58 days.
+    # fine 19999.98 -> 20000; interest 999999*1%*58/30 = 19333.314 -> 19333.
+    (999999, date(2023, 12, 31), date(2024, 2, 29), UpdatedDebt(999999, 20000, 19333, 58)),
 ])
 def test_debt_update_by_hand(principal: int, due: date, today: date, expected: UpdatedDebt) -> None:
     assert update(debt(principal, due), today, P) == expected
@@ -49,8 +57,10 @@ def test_debt_update_by_hand(principal: int, due: date, today: date, expected: U
 
 def test_business_debt_may_have_a_larger_fine() -> None:
     # 15 days, fine 10% = 1000; interest 10000*2%*15/30 = 100.
+    # (with an agency whose business interest ceiling is 2% a month)
     policy = NegotiationPolicy(consumer=False, fine_rate=Decimal("0.10"), interest_monthly_rate=Decimal("0.02"))
-    assert update(debt(10000, date(2024, 3, 1)), date(2024, 3, 16), policy).total_cents == 11100
+    agency = LegalCeilings(business_monthly_interest=Decimal("0.02"))
+    assert update(debt(10000, date(2024, 3, 1)), date(2024, 3, 16), policy, agency).total_cents == 11100
 
 
 def test_consumer_fine_is_capped_at_two_percent() -> None:
@@ -109,14 +119,14 @@ def test_menu_two_invoices_chronic_short_delay_stops_at_minimum_installment() ->
 
 
 def test_menu_down_payment_and_early_payment_discount() -> None:
-    # 31 Aug -> 30 Sep 2024 = 30 days: fine 1200, interest 600, updated 61800, no discount rule.
+    # 31 May -> 30 Jun 2024 = 30 days: fine 1200, interest 600, updated 61800, no discount rule.
     policy = NegotiationPolicy(discounts=[], down_payment_pct=Decimal(50), early_payment_discount_pct=Decimal(5),
                                max_installments=3)
-    menu = build_menu([debt(60000, date(2024, 8, 31))], date(2024, 9, 30), policy, "on_time")
+    menu = build_menu([debt(60000, date(2024, 5, 31))], date(2024, 6, 30), policy, "on_time")
     assert menu.options[0].total_cents == 61800 - 3090  # 5% early-payment discount in full
     assert menu.options[1].amounts == [30900, 30900]
     assert menu.options[2].amounts == [30900, 15450, 15450]  # 50% down, the rest in two
-    assert menu.options[2].due_dates == [date(2024, 10, 1), date(2024, 11, 1), date(2024, 12, 1)]
+    assert menu.options[2].due_dates == [date(2024, 7, 1), date(2024, 8, 1), date(2024, 9, 1)]
 
 
 def test_menu_small_debt_only_in_full() -> None:
@@ -153,5 +163,6 @@ def test_break_balance_revokes_discounts_unless_the_policy_keeps_them() -> None:
 
 
 def test_behaviour_classes() -> None:
-    assert [classify(0, 0), classify(3, 0), classify(2, 1), classify(0, 2)] == [
-        "unknown", "on_time", "sometimes_late", "always_late"]
+    # regua_finance's one definition: "always late" takes 3 late invoices and two thirds of those judged.
+    assert [classify(0, 0), classify(3, 0), classify(2, 1), classify(0, 1), classify(0, 2), classify(0, 3)] == [
+        "unknown", "on_time", "sometimes_late", "sometimes_late", "sometimes_late", "always_late"]

@@ -221,7 +221,7 @@ async def test_an_agreement_confirmation_leaves_with_its_installments_and_pix_co
     debtor = uuid4()
     invoice_id = await invoice(conn, debtor, 10_001, date(2024, 2, 1))
     offers = await handlers.current_offers(conn, TENANT.id, debtor, TODAY, NOW)
-    agreement_id = await handlers.accept_by_reply(conn, TENANT.id, debtor, 2, "sms", TODAY, NOW)
+    agreement_id, _ = await handlers.accept_by_reply(conn, TENANT.id, debtor, 2, "sms", TODAY, NOW)
     assert agreement_id is not None
     created = json.loads(await conn.fetchval("SELECT payload FROM outbox ORDER BY id LIMIT 1"))
     assert (created["type"], created["accepted_via"], created["channel"]) == ("agreement.created.v1", "reply", "sms")
@@ -281,13 +281,13 @@ async def test_a_message_naming_an_invoice_never_registered_here_waits_then_give
 async def test_a_reply_code_accepts_only_an_offer_the_debtor_was_shown(conn: asyncpg.Connection) -> None:
     debtor = uuid4()
     await invoice(conn, debtor, 10_000, date(2024, 2, 1))
-    assert await handlers.accept_by_reply(conn, TENANT.id, debtor, 2, "whatsapp", TODAY, NOW) is None  # none shown
+    assert (await handlers.accept_by_reply(conn, TENANT.id, debtor, 2, "whatsapp", TODAY, NOW))[0] is None  # none shown
     shown = await handlers.current_offers(conn, TENANT.id, debtor, TODAY, NOW)
     later = date(2024, 3, 7)  # the offers expired on the 6th
-    assert await handlers.accept_by_reply(conn, TENANT.id, debtor, 2, "whatsapp", later, NOW) is None
+    assert (await handlers.accept_by_reply(conn, TENANT.id, debtor, 2, "whatsapp", later, NOW))[0] is None
     assert await store.agreements_of(conn, TENANT.id, debtor) == []
-    assert await handlers.accept_by_reply(conn, TENANT.id, debtor, 5, "whatsapp", TODAY, NOW) is None  # no 5x
-    agreement_id = await handlers.accept_by_reply(conn, TENANT.id, debtor, 2, "whatsapp", TODAY, NOW)
+    assert (await handlers.accept_by_reply(conn, TENANT.id, debtor, 5, "whatsapp", TODAY, NOW))[0] is None  # no 5x
+    agreement_id, _ = await handlers.accept_by_reply(conn, TENANT.id, debtor, 2, "whatsapp", TODAY, NOW)
     row = await store.agreement(conn, TENANT.id, agreement_id) if agreement_id else None
     assert row is not None and row["offer_id"] == shown[1]["offer_id"]
 

@@ -53,9 +53,11 @@ class OfferSummary(Contract):
 
     installments: int
     total_cents: int
-    down_payment_cents: int = Field(default=0, description="a first installment the policy raised (0: none)")
-    installment_cents: int = Field(description="each installment after the down payment (the first may carry "
-                                               "the cents that do not divide)")
+    down_payment_cents: int = Field(default=0, description="the first installment whenever it differs from the "
+                                    "others: a down payment the policy raised, or the cents that do not divide "
+                                    "(0: all installments equal)")
+    installment_cents: int = Field(description="each installment after the first when down_payment_cents is set, "
+                                               "else every installment: total = first + (n - 1) x this")
     first_due: date
     discount_cents: int
     expires_on: date

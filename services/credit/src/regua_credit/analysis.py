@@ -88,5 +88,6 @@ class Analyst:
             raise InvoiceNotOpen(f"invoice is {invoice.status}")
         profile = (await self._profiles(tenant_id, facts))[debtor_id]
         policy, version = await store.policy(self._pool, tenant_id)
-        debt = debt_on(invoice.outstanding_cents, invoice.due_date, profile.as_of.astimezone(self._tz).date(), policy)
+        debt = debt_on(invoice.outstanding_cents, invoice.due_date, profile.as_of.astimezone(self._tz).date(), policy,
+                       invoice.state)
         return Limits(invoice_id, offer_limits(debt, policy, profile.score.value), profile.score, version)

@@ -2,7 +2,8 @@
 
 Payment behaviour ("está" vs "é" inadimplente, DOMAIN.md) is judged on the invoices whose outcome is known
 on a given day: settled ones (paid on time or late) and open ones already past due (late, whatever happens
-next). Cancelled invoices are ignored.
+next). Cancelled invoices are ignored. The classification and the business-day rule are regua_finance's,
+the same negotiation uses:
 
 | behaviour      | rule                                                                          |
 |----------------|-------------------------------------------------------------------------------|
@@ -11,31 +12,30 @@ next). Cancelled invoices are ignored.
 | sometimes late | at least one late invoice, but not "always late"                              |
 | always late    | at least 3 late invoices, and at least two thirds of the judged ones are late |
 
-A due date on a Saturday or Sunday moves to the Monday: a bank slip is payable on the next business day
-without charges (national holidays are not modelled). Paying on the (moved) due date is on time.
+A due date on a Saturday, Sunday or national holiday (or a holiday of the debtor's state, when known) moves
+to the next business day: payable then without charges. Paying on the (moved) due date is on time.
 """
 
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from enum import StrEnum
 from uuid import UUID
 
-ALWAYS_LATE_MIN = 3  # late invoices before a debtor "is" (rather than "is being") a late payer
+from regua_finance import ALWAYS_LATE_MIN
+from regua_finance import Behaviour as Behavior
+from regua_finance import classify as classify_payer
+from regua_finance import days_late as _days_late
+from regua_finance import effective_due as _effective_due
+
+__all__ = ["ALWAYS_LATE_MIN", "Behavior"]
 
 
 class InvoiceStatus(StrEnum):
     OPEN = "open"
     PAID = "paid"
     CANCELLED = "cancelled"
-
-
-class Behavior(StrEnum):
-    NO_HISTORY = "no_history"
-    ON_TIME = "on_time"
-    SOMETIMES_LATE = "sometimes_late"
-    ALWAYS_LATE = "always_late"
 
 
 class Segment(StrEnum):
@@ -55,16 +55,16 @@ class InvoiceFact:
     status: InvoiceStatus
     registered_on: date
     settled_on: date | None = None  # the day of the payment that settled it
+    state: str | None = None  # the debtor's UF, for state holidays
 
 
-def effective_due(due: date) -> date:
-    """The last day to pay without being late: weekend due dates move to Monday."""
-    weekday = due.weekday()
-    return due + timedelta(days=7 - weekday) if weekday >= 5 else due
+def effective_due(due: date, state: str | None = None) -> date:
+    """The last day to pay without being late: the next business day when the due date is not one."""
+    return _effective_due(due, state)
 
 
-def days_late(due: date, paid_or_today: date) -> int:
-    return max(0, (paid_or_today - effective_due(due)).days)
+def days_late(due: date, paid_or_today: date, state: str | None = None) -> int:
+    return _days_late(due, paid_or_today, state)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +112,7 @@ def summarize(facts: Iterable[InvoiceFact], as_of: date) -> History:
             continue
         invoices += 1
         if f.settled_on is not None and f.settled_on <= as_of:
-            lateness = days_late(f.due_date, f.settled_on)
+            lateness = days_late(f.due_date, f.settled_on, f.state)
             if lateness:
                 paid_late += 1
                 late_days.append(lateness)
@@ -122,7 +122,7 @@ def summarize(facts: Iterable[InvoiceFact], as_of: date) -> History:
         outstanding = f.outstanding_cents if f.settled_on is None else f.amount_cents
         open_count += 1
         open_cents += outstanding
-        lateness = days_late(f.due_date, as_of)
+        lateness = days_late(f.due_date, as_of, f.state)
         if lateness:
             overdue += 1
             overdue_cents += outstanding
@@ -131,13 +131,7 @@ def summarize(facts: Iterable[InvoiceFact], as_of: date) -> History:
 
 
 def classify(history: History) -> Behavior:
-    if history.judged == 0:
-        return Behavior.NO_HISTORY
-    if history.late == 0:
-        return Behavior.ON_TIME
-    if history.late >= ALWAYS_LATE_MIN and 3 * history.late >= 2 * history.judged:
-        return Behavior.ALWAYS_LATE
-    return Behavior.SOMETIMES_LATE
+    return classify_payer(history.paid_on_time, history.late)
 
 
 def recommend_segment(behavior: Behavior, score: int) -> Segment:

@@ -90,8 +90,9 @@ def _share(cents: int, bps: int) -> int:
     return int((Decimal(cents) * bps / BPS).quantize(Decimal(1), rounding=ROUND_DOWN))
 
 
-def debt_on(principal_cents: int, due: date, today: date, policy: NegotiationPolicy) -> Debt:
-    overdue = days_late(due, today)
+def debt_on(principal_cents: int, due: date, today: date, policy: NegotiationPolicy,
+            state: str | None = None) -> Debt:
+    overdue = days_late(due, today, state)
     if overdue == 0:
         return Debt(principal_cents, 0, 0, 0)
     principal = Decimal(principal_cents)

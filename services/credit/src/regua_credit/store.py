@@ -1,6 +1,7 @@
 """Queries of the credit schema: the invoice read model, score models, negotiation policies."""
 
 import json
+import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, tzinfo
@@ -13,7 +14,9 @@ from regua_credit.domain import InvoiceFact, InvoiceStatus
 from regua_credit.offers import DEFAULT_POLICY, NegotiationPolicy
 from regua_credit.scoring import LinearModel
 
-_FACT_COLUMNS = "debtor_id, invoice_id, amount_cents, outstanding_cents, due_date, status, registered_at, settled_at"
+log = logging.getLogger(__name__)
+_FACT_COLUMNS = ("debtor_id, invoice_id, amount_cents, outstanding_cents, due_date, status, registered_at, settled_at, "
+                 "debtor_state")
 
 # --- the read model, fed by regua.invoices.v1 ------------------------------------------------------------
 
@@ -21,9 +24,10 @@ _FACT_COLUMNS = "debtor_id, invoice_id, amount_cents, outstanding_cents, due_dat
 async def insert_invoices(conn: asyncpg.Connection, events: Sequence[InvoiceRegistered]) -> None:
     await conn.executemany(
         "INSERT INTO invoices (invoice_id, tenant_id, debtor_id, amount_cents, outstanding_cents, due_date, "
-        "status, registered_at) VALUES ($1, $2, $3, $4, $4, $5, 'open', $6) ON CONFLICT (invoice_id) DO NOTHING",
-        [(e.invoice_id, e.tenant_id, e.debtor_id, e.invoice.amount_cents, e.invoice.due_date, e.occurred_at)
-         for e in events],
+        "status, registered_at, debtor_state) VALUES ($1, $2, $3, $4, $4, $5, 'open', $6, $7) "
+        "ON CONFLICT (invoice_id) DO NOTHING",
+        [(e.invoice_id, e.tenant_id, e.debtor_id, e.invoice.amount_cents, e.invoice.due_date, e.occurred_at,
+          e.invoice.debtor.state) for e in events],
     )
 
 
@@ -67,7 +71,7 @@ def _fact(row: asyncpg.Record, tz: tzinfo) -> InvoiceFact:
         invoice_id=row["invoice_id"], amount_cents=row["amount_cents"], outstanding_cents=row["outstanding_cents"],
         due_date=row["due_date"], status=InvoiceStatus(row["status"]),
         registered_on=row["registered_at"].astimezone(tz).date(),
-        settled_on=settled.astimezone(tz).date() if settled is not None else None,
+        settled_on=settled.astimezone(tz).date() if settled is not None else None, state=row["debtor_state"],
     )
 
 
@@ -111,8 +115,16 @@ async def newest_model_version(pool: asyncpg.Pool) -> str | None:
 
 
 async def newest_model(pool: asyncpg.Pool) -> LinearModel | None:
+    """The newest model, or None when there is none or it no longer fits the features and their signs (a
+    model fitted before the features were made monotone): the rules then score until the next training."""
     model = await pool.fetchval("SELECT model FROM score_models ORDER BY trained_at DESC LIMIT 1")
-    return LinearModel.from_json(json.loads(model)) if model is not None else None
+    if model is None:
+        return None
+    try:
+        return LinearModel.from_json(json.loads(model))
+    except ValueError:
+        log.warning("newest score model is not usable; scoring with the rules until the next training")
+        return None
 
 
 async def save_model(pool: asyncpg.Pool, model: LinearModel, trained_at: datetime) -> None:

@@ -6,18 +6,27 @@ debtor's record on the day before that due date, from the debtor's other invoice
 day), so a sample never sees its own outcome or anything that happened later.
 
 The model is scikit-learn's LogisticRegression on standardised features: explainable (one weight per
-feature, scoring.py turns them into reason codes) and robust on small data. It is fitted only when there
+feature, scoring.py turns them into reason codes) and robust on small data. Its weights are sign-constrained
+(scoring.SIGNS) so the score is monotone: a feature whose fitted weight has the wrong sign (a spurious
+correlation in the data, e.g. long-history debtors who are late a lot yet pay) is dropped (weight 0) and the
+rest refitted, until every weight has its sign. It is fitted only when there
 are at least REGUA_CREDIT_MIN_TRAINING_SAMPLES samples and each class has at least a twentieth of that
 (and 10); until then the service keeps the rules. The AUC on a stratified 20% hold-out is recorded with
 the model, which is then refitted on every sample.
 """
 
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from regua_credit.domain import InvoiceFact, InvoiceStatus, effective_due, summarize
-from regua_credit.scoring import FEATURES, LinearModel, features
+from regua_credit.scoring import FEATURES, SIGNS, LinearModel, features
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 HORIZON_DAYS = 30
 
@@ -40,7 +49,7 @@ def samples(facts: Sequence[InvoiceFact], today: date) -> Iterator[Sample]:
     for f in facts:
         if f.status is InvoiceStatus.CANCELLED:
             continue
-        deadline = effective_due(f.due_date) + timedelta(days=HORIZON_DAYS)
+        deadline = effective_due(f.due_date, f.state) + timedelta(days=HORIZON_DAYS)
         if f.settled_on is not None and f.settled_on <= deadline:
             label = 1
         elif deadline < today:
@@ -62,7 +71,6 @@ def fit(data: Sequence[Sample], *, version: str, min_samples: int) -> LinearMode
         raise NotEnoughHistory(len(data), positives, min_samples)
     # Imported here: the service itself never needs scikit-learn (or its start-up time).
     import numpy as np
-    from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import StandardScaler
@@ -72,15 +80,34 @@ def fit(data: Sequence[Sample], *, version: str, min_samples: int) -> LinearMode
     y = np.array([s.label for s in data])
     x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.2, random_state=0, stratify=y)
     scaler = StandardScaler().fit(x_train)
-    held_out = LogisticRegression(max_iter=1000).fit(scaler.transform(x_train), y_train)
-    auc = float(roc_auc_score(y_test, held_out.predict_proba(scaler.transform(x_test))[:, 1]))
+    b, w = _fit_signed(scaler.transform(x_train), y_train, names)
+    z_test = b + scaler.transform(x_test) @ np.array([w[n] for n in names])
+    auc = float(roc_auc_score(y_test, z_test))
     scaler = StandardScaler().fit(x)
-    model = LogisticRegression(max_iter=1000).fit(scaler.transform(x), y)
+    intercept, weights = _fit_signed(scaler.transform(x), y, names)
     return LinearModel(
         version=version,
-        intercept=float(model.intercept_[0]),
-        weights={n: float(w) for n, w in zip(names, model.coef_[0], strict=True)},
+        intercept=intercept,
+        weights=weights,
         means={n: float(m) for n, m in zip(names, scaler.mean_, strict=True)},
         scales={n: float(s) for n, s in zip(names, scaler.scale_, strict=True)},
         metrics={"samples": float(len(data)), "positives": float(positives), "holdout_auc": round(auc, 4)},
     )
+
+
+def _fit_signed(x: "NDArray[np.float64]", y: "NDArray[np.int64]", names: list[str]) -> tuple[float, dict[str, float]]:
+    """A logistic regression whose weights all have their sign (SIGNS): features whose weight comes out with
+    the wrong sign are dropped (weight 0) and the others refitted, until none is left wrong."""
+    from sklearn.linear_model import LogisticRegression
+
+    active = list(range(len(names)))
+    while True:
+        if not active:
+            positives = float(y.mean())
+            return math.log(positives / (1 - positives)), dict.fromkeys(names, 0.0)
+        model = LogisticRegression(max_iter=1000).fit(x[:, active], y)
+        coef = {names[i]: float(w) for i, w in zip(active, model.coef_[0], strict=True)}
+        wrong = [i for i in active if coef[names[i]] * SIGNS[names[i]] < 0]
+        if not wrong:
+            return float(model.intercept_[0]), {n: coef.get(n, 0.0) for n in names}
+        active = [i for i in active if i not in wrong]

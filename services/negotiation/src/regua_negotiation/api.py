@@ -11,6 +11,7 @@ from regua_contracts import topics
 from regua_contracts.contacts import NegotiationRequested
 from regua_negotiation import handlers, store, views
 from regua_negotiation.domain.policy import NegotiationPolicy
+from regua_negotiation.legal import ceilings
 from regua_platform import outbox
 from regua_platform.http import ApiError
 from regua_platform.outbox import OutboxMessage
@@ -29,7 +30,11 @@ async def _known_debtor(conn: store.Conn, tenant_id: str, debtor_id: UUID) -> No
 
 @router.put("/negotiation-policy", status_code=201)
 async def put_policy(request: Request, policy: NegotiationPolicy, tenant: TenantDep) -> dict[str, Any]:
-    """Saves a new version; offers made from now on use it, agreements keep the terms they were made with."""
+    """Saves a new version; offers made from now on use it, agreements keep the terms they were made with.
+    422 when the interest exceeds the agency's legal ceiling (REGUA_NEGOTIATION_MAX_MONTHLY_INTEREST_*), a
+    consumer fine exceeds 2% or the PIX key is not in a DICT format."""
+    if error := ceilings().interest_error(policy.interest_monthly_rate, policy.consumer):
+        raise ApiError(422, "interest_monthly_rate", error)
     version = await store.save_policy(runtime_of(request).pool, tenant.id, policy)
     return {"version": version}
 
@@ -81,6 +86,8 @@ async def accept(request: Request, offer_id: UUID, tenant: TenantDep) -> dict[st
     async with runtime.pool.acquire() as conn, conn.transaction():
         try:
             agreement_id = await handlers.accept_offer(conn, tenant, offer_id, "agent", today, now)
+        except handlers.InvoiceDisputed as exc:
+            raise ApiError(409, "offer_id", str(exc)) from exc
         except handlers.OfferUnavailable as exc:
             raise ApiError(404 if str(exc) == "no such offer" else 409, "offer_id", str(exc)) from exc
         row = await store.agreement(conn, tenant.id, agreement_id)

@@ -10,11 +10,13 @@ from prometheus_client import Counter
 
 from regua_contracts import topics
 from regua_contracts.agreements import AgreementBroken, AgreementCancelled, AgreementCreated, AgreementSettled
+from regua_contracts.cases import AnyCaseEvent, CasePaused, CasePauseLifted, CaseResumed, CaseStopped
 from regua_contracts.common import InvoiceSummary
 from regua_contracts.contacts import (
     AGREEMENT_TEMPLATE,
     ContactAttempted,
     ContactRequested,
+    DebtSummary,
     InstallmentSummary,
     OfferSummary,
 )
@@ -23,9 +25,10 @@ from regua_negotiation import store
 from regua_negotiation.domain import agreements as rules
 from regua_negotiation.domain.agreements import Installment
 from regua_negotiation.domain.debt import Debt
-from regua_negotiation.domain.offers import build_menu, down_payment
+from regua_negotiation.domain.offers import build_menu, stated
 from regua_negotiation.domain.pix import brcode
 from regua_negotiation.domain.policy import NegotiationPolicy, classify
+from regua_negotiation.legal import ceilings
 from regua_platform import outbox
 from regua_platform.outbox import OutboxMessage
 from regua_platform.tenants import Tenant
@@ -36,6 +39,16 @@ MESSAGES = Counter("regua_negotiation_messages_total",
 
 class OfferUnavailable(Exception):
     """The offer does not exist for this tenant, expired, or its debts changed since it was made."""
+
+
+class InvoiceDisputed(OfferUnavailable):
+    """The offer covers an invoice under dispute: no agreement may cover it until the creditor answers."""
+
+
+def disputed_reason(rows: list[asyncpg.Record]) -> str:
+    names = ", ".join(str(r["external_id"] or r["invoice_id"]) for r in rows)
+    return (f"invoice {names} is under dispute: no offer or agreement may cover it until the creditor answers "
+            "the dispute")
 
 
 async def current_offers(conn: asyncpg.Connection, tenant_id: str, debtor_id: UUID, today: date,
@@ -50,9 +63,10 @@ async def current_offers(conn: asyncpg.Connection, tenant_id: str, debtor_id: UU
     if not debts:
         return []
     version, policy, _ = await store.current_policy(conn, tenant_id)
-    menu = build_menu(debts, today, policy, classify(*await store.history(conn, tenant_id, debtor_id)))
+    behaviour = classify(*await store.history(conn, tenant_id, debtor_id, today))
+    menu = build_menu(debts, today, policy, behaviour, ceilings())
     await store.add_offers(conn, tenant_id, debtor_id, invoice_ids, menu, version, now,
-                           [uuid4() for _ in menu.options])
+                           [uuid4() for _ in menu.options], today)
     return await store.open_offers(conn, tenant_id, debtor_id)
 
 
@@ -70,7 +84,8 @@ async def _standing_offers(conn: asyncpg.Connection, tenant_id: str, debtor_id: 
     debts = await store.open_debts(conn, tenant_id, debtor_id)
     invoice_ids = sorted(UUID(d.invoice_id) for d in debts)
     offers = await store.open_offers(conn, tenant_id, debtor_id)
-    if offers and all(o["expires_on"] >= today and sorted(o["invoice_ids"]) == invoice_ids for o in offers):
+    if offers and all(o["expires_on"] >= today and o["as_of"] is not None and sorted(o["invoice_ids"]) == invoice_ids
+                      for o in offers):
         return offers, debts
     return [], debts
 
@@ -90,6 +105,9 @@ async def accept_offer(conn: asyncpg.Connection, tenant: Tenant, offer_id: UUID,
         offer = await store.offer(conn, tenant.id, offer_id, for_update=True)
     if offer is None or (debtor_id is not None and offer["debtor_id"] != debtor_id):
         raise OfferUnavailable("no such offer")  # another debtor's offer looks exactly like a missing one
+    if offer["status"] != "accepted" and (disputed := await store.disputed(conn, tenant.id,
+                                                                             list(offer["invoice_ids"]))):
+        raise InvoiceDisputed(disputed_reason(disputed))  # withdrawn when the dispute opened: say why
     if offer["status"] != "open":
         raise OfferUnavailable(f"the offer is {offer['status']}")
     if offer["expires_on"] < today:
@@ -123,6 +141,7 @@ async def on_payment(conn: asyncpg.Connection, e: PaymentRecorded, today: date, 
     await store.record_payment(conn, e.invoice_id, e.outstanding_cents, e.paid_at.date())
     agreement = await store.active_agreement_of_invoice(conn, e.invoice_id)
     if agreement is None:
+        await _payment_without_agreement(conn, e)
         return
     plan, _ = rules.apply_payment(_plan(await store.installments(conn, agreement["agreement_id"])), e.amount_cents)
     await store.save_paid(conn, agreement["agreement_id"], plan)
@@ -136,6 +155,46 @@ async def on_payment(conn: asyncpg.Connection, e: PaymentRecorded, today: date, 
                                  invoice_ids=list(agreement["invoice_ids"]),
                                  paid_cents=sum(i.paid_cents for i in plan))
         await outbox.add(conn, [OutboxMessage(topics.AGREEMENTS, str(agreement["debtor_id"]), event)])
+
+
+async def _payment_without_agreement(conn: asyncpg.Connection, e: PaymentRecorded) -> None:
+    """A payment on an invoice no active agreement covers, e.g. a PIX code of a broken or cancelled agreement
+    paid late: the money is never lost. The creditor recorded it on the invoice, so it lowers the invoice's
+    outstanding principal (``record_payment``) and every later update and offer is computed on what is left;
+    the offers made on the old amount are withdrawn. When a broken or cancelled agreement covered the invoice,
+    the payment is also written to that agreement's installments (in order) and lowers a broken agreement's
+    balance, so the agreement's record and the debtor's page show it."""
+    await store.supersede_offers_of_invoice(conn, e.invoice_id)
+    closed = await store.latest_closed_agreement_of_invoice(conn, e.invoice_id)
+    if closed is None:
+        return
+    plan, _ = rules.apply_payment(_plan(await store.installments(conn, closed["agreement_id"])), e.amount_cents)
+    balance = closed["balance_cents"]
+    if closed["status"] == "broken" and balance is not None:
+        balance = max(balance - e.amount_cents, 0)
+    await store.record_paid_after_close(conn, closed["agreement_id"], e.amount_cents, plan, balance)
+
+
+async def on_case_event(conn: asyncpg.Connection, e: AnyCaseEvent) -> None:
+    """Disputes, from the ruler's case events: a pause whose reasons include "dispute" opens one (its offers
+    are withdrawn); a pause without it, a lifted dispute reason, a resumption or a stop ends it, except a stop
+    because the dispute was upheld, which keeps the invoice out of negotiation for good."""
+    if isinstance(e, CasePaused):
+        reasons = set(e.reasons) if e.reasons else {e.reason}
+        if "dispute" in reasons:
+            await store.open_dispute(conn, e.tenant_id, e.invoice_id, e.debtor_id, e.occurred_at)
+        elif e.reasons:  # the full set of reasons holding the case, and dispute is not among them
+            await store.lift_dispute(conn, e.invoice_id)
+    elif isinstance(e, CasePauseLifted):
+        if e.reason == "dispute" or "dispute" not in e.remaining:
+            await store.lift_dispute(conn, e.invoice_id)
+    elif isinstance(e, CaseResumed):
+        await store.lift_dispute(conn, e.invoice_id)  # nothing holds the case any more
+    elif isinstance(e, CaseStopped):
+        if "dispute" in e.reason and "upheld" in e.reason:
+            await store.uphold_dispute(conn, e.tenant_id, e.invoice_id, e.debtor_id, e.occurred_at)
+        else:
+            await store.lift_dispute(conn, e.invoice_id)
 
 
 async def on_cancellation(conn: asyncpg.Connection, e: InvoiceCancelled, now: datetime) -> None:
@@ -186,9 +245,10 @@ async def complete_message(conn: asyncpg.Connection, command: ContactRequested, 
     else:
         offers = await current_offers(conn, command.tenant_id, debtor_id, today, now)
         if offers:
-            update = {"offers": [_summary(o) for o in offers],
+            update = {"offers": [_summary(o) for o in offers], "updated_debt": _debt_summary(offers[0]),
                       "invoices": await _covered(conn, offers[0]["invoice_ids"])}
-        nothing = "nothing left to negotiate"
+        disputed = await store.disputed(conn, command.tenant_id, named)
+        nothing = disputed_reason(disputed) if disputed else "nothing left to negotiate"
     if not update:
         attempt = ContactAttempted(occurred_at=now, tenant_id=command.tenant_id, step_id=command.step_id,
                                    step_key=command.step_key, channel=command.channel, debtor_id=debtor_id,
@@ -202,11 +262,21 @@ async def complete_message(conn: asyncpg.Connection, command: ContactRequested, 
 
 
 def _summary(offer: asyncpg.Record) -> OfferSummary:
-    amounts: list[int] = list(offer["amounts"])
-    down = down_payment(amounts)
-    return OfferSummary(installments=offer["installments"], total_cents=offer["total_cents"], down_payment_cents=down,
-                        installment_cents=amounts[-1] if down else amounts[0], first_due=offer["due_dates"][0],
+    """An offer stated exactly: ``down_payment_cents`` is the first installment whenever it differs from the
+    others (a down payment, or the cents that do not divide), ``installment_cents`` each of the others, so
+    total = down_payment_cents + (installments - 1) x installment_cents, or installments x installment_cents
+    when down_payment_cents is 0 ("1x R$ 338,34 + 2x R$ 338,33", never "3x de R$ 338,34")."""
+    first, each = stated(list(offer["amounts"]))
+    return OfferSummary(installments=offer["installments"], total_cents=offer["total_cents"],
+                        down_payment_cents=first, installment_cents=each, first_due=offer["due_dates"][0],
                         discount_cents=offer["discount_cents"], expires_on=offer["expires_on"])
+
+
+def _debt_summary(offer: asyncpg.Record) -> DebtSummary:
+    """The updated debt the offers' discounts were taken from (every offer of a menu shares it)."""
+    return DebtSummary(principal_cents=offer["principal_cents"], fine_cents=offer["fine_cents"],
+                       interest_cents=offer["interest_cents"], total_cents=offer["undiscounted_cents"],
+                       as_of=offer["as_of"])
 
 
 async def _covered(conn: asyncpg.Connection, invoice_ids: list[UUID]) -> list[InvoiceSummary]:
@@ -253,15 +323,23 @@ async def break_late_agreements(pool: asyncpg.Pool, today: date, now: datetime) 
 
 
 async def accept_by_reply(conn: asyncpg.Connection, tenant_id: str, debtor_id: UUID, installments: int,
-                          channel: str, today: date, now: datetime) -> UUID | None:
+                          channel: str, today: date, now: datetime) -> tuple[UUID | None, str]:
     """A reply code picks an offer by its number of installments, only among the offers the debtor was shown
-    and that still stand: never terms made afresh that they did not see. None when no such offer exists (the
-    caller then asks for fresh offers to be sent)."""
+    and that still stand: never terms made afresh that they did not see. (None, why) when no such offer
+    exists (the caller then asks for fresh offers to be sent): an offer over an invoice that went under
+    dispute is refused with that reason."""
     tenant = await store.tenant(conn, tenant_id)
     if tenant is None:
-        return None
+        return None, "unknown tenant"
     offers = await valid_offers(conn, tenant_id, debtor_id, today)
     chosen = next((o for o in offers if o["installments"] == installments), None)
     if chosen is None:
-        return None
-    return await accept_offer(conn, tenant, chosen["offer_id"], "reply", today, now, channel=channel)
+        shown = await store.last_offers(conn, tenant_id, debtor_id)
+        covered = sorted({i for o in shown for i in o["invoice_ids"]})
+        if disputed := await store.disputed(conn, tenant_id, covered):
+            return None, disputed_reason(disputed)
+        return None, f"no standing offer in {installments}x"
+    try:
+        return await accept_offer(conn, tenant, chosen["offer_id"], "reply", today, now, channel=channel), "accepted"
+    except InvoiceDisputed as exc:
+        return None, str(exc)

@@ -92,6 +92,7 @@ async def page(request: Request, token: str) -> Response:
             return _error(404, "Nada encontrado", "Não encontramos dívidas em aberto para este link.")
         _, policy, _ = await store.current_policy(conn, tenant_id)
         context["debts"] = views.debts_view(await store.open_debts(conn, tenant_id, debtor_id), today, policy)
+        context["disputed"] = await store.disputed_of_debtor(conn, tenant_id, debtor_id)
         context["offers"] = [views.offer_view(r)
                              for r in await handlers.current_offers(conn, tenant_id, debtor_id, today, now)]
         context["agreements"] = [await views.agreement_view(conn, a)
@@ -116,6 +117,8 @@ async def accept(request: Request, token: str, offer_id: UUID) -> Response:
             return _error(404, "Nada encontrado", "Não encontramos dívidas em aberto para este link.")
         try:
             await handlers.accept_offer(conn, tenant, offer_id, "self-service", today, now, debtor_id)
+        except handlers.InvoiceDisputed:
+            return RedirectResponse(f"/s/{token}?erro=contestacao", status_code=303)
         except handlers.OfferUnavailable:
             return RedirectResponse(f"/s/{token}?erro=proposta", status_code=303)
     return RedirectResponse(f"/s/{token}#acordo", status_code=303)

@@ -8,6 +8,7 @@ from uuid import UUID
 import asyncpg
 
 from regua_contracts.invoices import InvoiceRegistered
+from regua_finance import days_late, is_consumer_document
 from regua_negotiation.domain.agreements import Installment
 from regua_negotiation.domain.debt import Debt
 from regua_negotiation.domain.offers import OfferMenu
@@ -42,10 +43,10 @@ async def add_invoice(conn: Conn, e: InvoiceRegistered) -> None:
               "state": inv.debtor.state}
     await conn.execute(
         "INSERT INTO invoices (invoice_id, tenant_id, debtor_id, external_id, amount_cents, outstanding_cents, "
-        "due_date, status, debtor, creditor) VALUES ($1, $2, $3, $4, $5, $5, $6, 'open', $7, $8) "
+        "due_date, status, debtor, creditor, consumer) VALUES ($1, $2, $3, $4, $5, $5, $6, 'open', $7, $8, $9) "
         "ON CONFLICT (invoice_id) DO NOTHING",
         e.invoice_id, e.tenant_id, e.debtor_id, inv.external_id, inv.amount_cents, inv.due_date,
-        json.dumps(debtor), e.creditor.model_dump_json())
+        json.dumps(debtor), e.creditor.model_dump_json(), is_consumer_document(inv.debtor.document))
 
 
 async def known_invoices(conn: Conn, tenant_id: str, invoice_ids: list[UUID]) -> int:
@@ -60,11 +61,16 @@ async def invoices_by_id(conn: Conn, invoice_ids: list[UUID]) -> list[asyncpg.Re
 
 
 async def record_payment(conn: Conn, invoice_id: UUID, outstanding: int, paid_on: date) -> None:
+    """The invoice's outstanding amount after a payment; settled (paid) at zero, late when paid after its
+    effective due date (weekends and holidays move it: regua_finance)."""
+    row = await conn.fetchrow("SELECT due_date, debtor->>'state' AS state FROM invoices WHERE invoice_id = $1",
+                              invoice_id)
+    late = row is not None and days_late(row["due_date"], paid_on, row["state"]) > 0
     await conn.execute(
         "UPDATE invoices SET outstanding_cents = $2::bigint, "
         "status = CASE WHEN $2::bigint = 0 THEN 'paid' ELSE status END, "
-        "paid_late = CASE WHEN $2::bigint = 0 THEN $3::date > due_date ELSE paid_late END WHERE invoice_id = $1",
-        invoice_id, outstanding, paid_on)
+        "paid_late = CASE WHEN $2::bigint = 0 THEN $3::boolean ELSE paid_late END WHERE invoice_id = $1",
+        invoice_id, outstanding, late)
 
 
 async def cancel_invoice(conn: Conn, invoice_id: UUID) -> str | None:
@@ -75,21 +81,32 @@ async def cancel_invoice(conn: Conn, invoice_id: UUID) -> str | None:
 
 
 async def open_debts(conn: Conn, tenant_id: str, debtor_id: UUID) -> list[Debt]:
-    """Open invoices of the debtor that no active agreement covers."""
+    """Open invoices of the debtor that no active agreement covers and that are not under dispute."""
     rows = await conn.fetch(
-        "SELECT invoice_id, external_id, outstanding_cents, due_date FROM invoices i "
+        "SELECT invoice_id, external_id, outstanding_cents, due_date, consumer, debtor->>'state' AS state "
+        "FROM invoices i "
         "WHERE tenant_id = $1 AND debtor_id = $2 AND status = 'open' AND outstanding_cents > 0 AND NOT EXISTS "
         "(SELECT 1 FROM agreements a WHERE a.tenant_id = $1 AND a.status = 'active' "
-        " AND i.invoice_id = ANY(a.invoice_ids)) ORDER BY due_date, external_id", tenant_id, debtor_id)
-    return [Debt(str(r["invoice_id"]), r["external_id"], r["outstanding_cents"], r["due_date"]) for r in rows]
+        " AND i.invoice_id = ANY(a.invoice_ids)) "
+        "AND NOT EXISTS (SELECT 1 FROM disputes d WHERE d.invoice_id = i.invoice_id) "
+        "ORDER BY due_date, external_id", tenant_id, debtor_id)
+    return [Debt(str(r["invoice_id"]), r["external_id"], r["outstanding_cents"], r["due_date"], r["consumer"],
+                 r["state"]) for r in rows]
 
 
-async def history(conn: Conn, tenant_id: str, debtor_id: UUID) -> tuple[int, int]:
-    row = await conn.fetchrow(
-        "SELECT count(*) FILTER (WHERE paid_late = false) AS on_time, count(*) FILTER (WHERE paid_late) AS late "
-        "FROM invoices WHERE tenant_id = $1 AND debtor_id = $2", tenant_id, debtor_id)
-    assert row is not None
-    return row["on_time"], row["late"]
+async def history(conn: Conn, tenant_id: str, debtor_id: UUID, today: date) -> tuple[int, int]:
+    """(on time, late) as regua_finance judges them: invoices paid by their effective due date; invoices paid
+    after it or open and past it today. Cancelled invoices and open ones not yet due are not judged."""
+    rows = await conn.fetch("SELECT status, paid_late, due_date, debtor->>'state' AS state FROM invoices "
+                            "WHERE tenant_id = $1 AND debtor_id = $2 AND status <> 'cancelled'", tenant_id, debtor_id)
+    on_time = late = 0
+    for r in rows:
+        if r["status"] == "paid":
+            late += bool(r["paid_late"])
+            on_time += not r["paid_late"]
+        elif days_late(r["due_date"], today, r["state"]) > 0:
+            late += 1
+    return on_time, late
 
 
 async def debtor_and_creditor(conn: Conn, tenant_id: str, debtor_id: UUID) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -112,19 +129,30 @@ async def open_offers(conn: Conn, tenant_id: str, debtor_id: UUID) -> list[async
                                  "ORDER BY installments", tenant_id, debtor_id))
 
 
+async def last_offers(conn: Conn, tenant_id: str, debtor_id: UUID) -> list[asyncpg.Record]:
+    """The debtor's most recently made menu, whatever its status now."""
+    return list(await conn.fetch(
+        "SELECT * FROM offers WHERE tenant_id = $1 AND debtor_id = $2 AND created_at = "
+        "(SELECT max(created_at) FROM offers WHERE tenant_id = $1 AND debtor_id = $2) ORDER BY installments",
+        tenant_id, debtor_id))
+
+
 async def supersede_offers(conn: Conn, tenant_id: str, debtor_id: UUID) -> None:
     await conn.execute("UPDATE offers SET status = 'superseded' WHERE tenant_id = $1 AND debtor_id = $2 "
                        "AND status = 'open'", tenant_id, debtor_id)
 
 
 async def add_offers(conn: Conn, tenant_id: str, debtor_id: UUID, invoice_ids: list[UUID], menu: OfferMenu,
-                     policy_version: int, now: datetime, ids: list[UUID]) -> None:
+                     policy_version: int, now: datetime, ids: list[UUID], today: date) -> None:
+    u = menu.updated
     await conn.executemany(
         "INSERT INTO offers (offer_id, tenant_id, debtor_id, invoice_ids, installments, total_cents, amounts, "
-        "due_dates, discount_cents, undiscounted_cents, policy_version, expires_on, status, created_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'open', $13)",
+        "due_dates, discount_cents, undiscounted_cents, policy_version, expires_on, status, created_at, "
+        "principal_cents, fine_cents, interest_cents, as_of) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'open', $13, $14, $15, $16, $17)",
         [(offer_id, tenant_id, debtor_id, invoice_ids, o.installments, o.total_cents, o.amounts, o.due_dates,
-          o.discount_cents, menu.updated.total_cents, policy_version, menu.expires_on, now)
+          o.discount_cents, u.total_cents, policy_version, menu.expires_on, now, u.principal_cents, u.fine_cents,
+          u.interest_cents, today)
          for offer_id, o in zip(ids, menu.options, strict=True)])
 
 
@@ -195,6 +223,59 @@ async def late_candidates(conn: Conn, today: date) -> list[asyncpg.Record]:
         "SELECT a.* FROM agreements a WHERE a.status = 'active' AND EXISTS (SELECT 1 FROM installments i "
         "WHERE i.agreement_id = a.agreement_id AND i.paid_cents < i.amount_cents "
         "AND i.due_date + a.tolerance_days < $1) LIMIT 500 FOR UPDATE SKIP LOCKED", today))
+
+
+async def supersede_offers_of_invoice(conn: Conn, invoice_id: UUID) -> None:
+    """Withdraws the open offers that cover an invoice (its amount or standing changed): they are made afresh."""
+    await conn.execute("UPDATE offers SET status = 'superseded' WHERE status = 'open' AND $1 = ANY(invoice_ids)",
+                       invoice_id)
+
+
+async def latest_closed_agreement_of_invoice(conn: Conn, invoice_id: UUID) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT * FROM agreements WHERE status IN ('broken', 'cancelled') AND $1 = ANY(invoice_ids) "
+        "ORDER BY closed_at DESC NULLS LAST LIMIT 1 FOR UPDATE", invoice_id)
+    return row
+
+
+async def record_paid_after_close(conn: Conn, agreement_id: UUID, amount_cents: int, plan: list[Installment],
+                                  balance_cents: int | None) -> None:
+    await save_paid(conn, agreement_id, plan)
+    await conn.execute("UPDATE agreements SET paid_after_close_cents = paid_after_close_cents + $2, "
+                       "balance_cents = $3 WHERE agreement_id = $1", agreement_id, amount_cents, balance_cents)
+
+
+# --- disputes (read model of regua.cases.v1) -------------------------------------------------------------
+async def open_dispute(conn: Conn, tenant_id: str, invoice_id: UUID, debtor_id: UUID, since: datetime) -> None:
+    await conn.execute("INSERT INTO disputes (invoice_id, tenant_id, debtor_id, since) VALUES ($1, $2, $3, $4) "
+                       "ON CONFLICT (invoice_id) DO NOTHING", invoice_id, tenant_id, debtor_id, since)
+    await supersede_offers_of_invoice(conn, invoice_id)
+
+
+async def uphold_dispute(conn: Conn, tenant_id: str, invoice_id: UUID, debtor_id: UUID, since: datetime) -> None:
+    await conn.execute("INSERT INTO disputes (invoice_id, tenant_id, debtor_id, since, upheld) "
+                       "VALUES ($1, $2, $3, $4, true) ON CONFLICT (invoice_id) DO UPDATE SET upheld = true",
+                       invoice_id, tenant_id, debtor_id, since)
+    await supersede_offers_of_invoice(conn, invoice_id)
+
+
+async def lift_dispute(conn: Conn, invoice_id: UUID) -> None:
+    """Ends a dispute still open (an upheld one stays)."""
+    await conn.execute("DELETE FROM disputes WHERE invoice_id = $1 AND NOT upheld", invoice_id)
+
+
+async def disputed(conn: Conn, tenant_id: str, invoice_ids: list[UUID]) -> list[asyncpg.Record]:
+    """Which of these invoices are under dispute, with their external ids."""
+    return list(await conn.fetch(
+        "SELECT d.invoice_id, i.external_id, d.upheld FROM disputes d LEFT JOIN invoices i USING (invoice_id) "
+        "WHERE d.tenant_id = $1 AND d.invoice_id = ANY($2::uuid[]) ORDER BY i.external_id", tenant_id, invoice_ids))
+
+
+async def disputed_of_debtor(conn: Conn, tenant_id: str, debtor_id: UUID) -> list[asyncpg.Record]:
+    return list(await conn.fetch(
+        "SELECT d.invoice_id, i.external_id, d.upheld FROM disputes d JOIN invoices i USING (invoice_id) "
+        "WHERE d.tenant_id = $1 AND d.debtor_id = $2 AND i.status = 'open' ORDER BY i.external_id",
+        tenant_id, debtor_id))
 
 
 # --- short links ----------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Kafka entrypoints: invoice facts keep the read model, pay installments and void agreements of cancelled
-invoices; the ruler's negotiation messages and agreement confirmations get their offers or installments and
+invoices; case events keep the invoices under dispute (never negotiated);
+the ruler's negotiation messages and agreement confirmations get their offers or installments and
 the link here on their way to the channel; a reply code ("ACORDO 3") accepts an offer."""
 
 import logging
@@ -9,6 +10,7 @@ from uuid import UUID
 import asyncpg
 
 from regua_contracts import topics
+from regua_contracts.cases import CASE_EVENT, AnyCaseEvent
 from regua_contracts.contacts import (
     CONTACT_EVENT,
     CONTACT_REQUESTED,
@@ -74,13 +76,21 @@ def wire(runtime: Runtime) -> None:
                 installments = accepted_installments(e.text)
                 if installments is None:
                     continue
-                agreement = await handlers.accept_by_reply(conn, e.tenant_id, e.debtor_id, installments,
-                                                           e.channel, today, now)
-                log.info("reply code", extra={"accepted": agreement is not None})
+                agreement, why = await handlers.accept_by_reply(conn, e.tenant_id, e.debtor_id, installments,
+                                                                e.channel, today, now)
+                log.info("reply code", extra={"accepted": agreement is not None, "reason": why})
                 if agreement is None:  # expired, changed or never offered: send the current offers instead
                     request = NegotiationRequested(occurred_at=now, tenant_id=e.tenant_id, debtor_id=e.debtor_id,
                                                    channel=e.channel, source="reply")
                     await outbox.add(conn, [OutboxMessage(topics.CONTACTS, str(e.debtor_id), request)])
+        return []
+
+    async def on_cases(deliveries: list[Delivery[AnyCaseEvent]]) -> list[Rejection]:
+        async with runtime.pool.acquire() as conn, conn.transaction():
+            fresh = await claim_new(conn, "negotiation-cases", [d.event.event_id for d in deliveries])
+            for d in deliveries:
+                if d.event.event_id in fresh:
+                    await handlers.on_case_event(conn, d.event)
         return []
 
     subscribe(runtime.broker, runtime.settings, topic=topics.INVOICES, group_id="negotiation-invoices",
@@ -89,3 +99,5 @@ def wire(runtime: Runtime) -> None:
               adapter=CONTACT_REQUESTED, handler=on_offer_commands)
     subscribe(runtime.broker, runtime.settings, topic=topics.CONTACTS, group_id="negotiation-contacts",
               adapter=CONTACT_EVENT, handler=on_contacts)
+    subscribe(runtime.broker, runtime.settings, topic=topics.CASES, group_id="negotiation-cases",
+              adapter=CASE_EVENT, handler=on_cases)

@@ -10,7 +10,9 @@ import asyncpg
 
 from regua_negotiation import store
 from regua_negotiation.domain.debt import Debt, update
+from regua_negotiation.domain.offers import stated
 from regua_negotiation.domain.policy import NegotiationPolicy
+from regua_negotiation.legal import ceilings
 from regua_platform import links
 from regua_platform.clock import Clock, SimulatedClock
 from regua_platform.service import Runtime
@@ -35,10 +37,18 @@ async def follow(runtime: Runtime, conn: asyncpg.Connection, instant: datetime) 
 
 
 def offer_view(row: asyncpg.Record) -> dict[str, Any]:
+    """``first_installment_cents`` (0 when every installment is equal) and ``installment_cents`` state the
+    installments exactly: total = first + (n - 1) x installment, or n x installment."""
+    first, each = stated(list(row["amounts"]))
     return {"offer_id": str(row["offer_id"]), "installments": row["installments"],
             "total_cents": row["total_cents"], "installment_amounts": list(row["amounts"]),
+            "first_installment_cents": first, "installment_cents": each,
             "due_dates": [d.isoformat() for d in row["due_dates"]], "discount_cents": row["discount_cents"],
-            "updated_debt_cents": row["undiscounted_cents"], "expires_on": row["expires_on"].isoformat(),
+            "updated_debt_cents": row["undiscounted_cents"],
+            "updated_debt": {"principal_cents": row["principal_cents"], "fine_cents": row["fine_cents"],
+                             "interest_cents": row["interest_cents"], "total_cents": row["undiscounted_cents"],
+                             "as_of": row["as_of"].isoformat() if row["as_of"] else None},
+            "expires_on": row["expires_on"].isoformat(),
             "invoice_ids": [str(i) for i in row["invoice_ids"]], "policy_version": row["policy_version"]}
 
 
@@ -48,6 +58,7 @@ async def agreement_view(conn: asyncpg.Connection | asyncpg.Pool, row: asyncpg.R
             "offer_id": str(row["offer_id"]), "status": row["status"], "accepted_via": row["accepted_via"],
             "invoice_ids": [str(i) for i in row["invoice_ids"]], "total_cents": row["total_cents"],
             "reason": row["reason"], "balance_cents": row["balance_cents"],
+            "paid_after_close_cents": row["paid_after_close_cents"],
             "installments": [{"number": i["number"], "amount_cents": i["amount_cents"],
                               "due_date": i["due_date"].isoformat(), "paid_cents": i["paid_cents"],
                               "payment_reference": i["txid"], "pix_copia_e_cola": i["pix_payload"]}
@@ -57,7 +68,7 @@ async def agreement_view(conn: asyncpg.Connection | asyncpg.Pool, row: asyncpg.R
 def debts_view(debts: list[Debt], today: date, policy: NegotiationPolicy) -> list[dict[str, Any]]:
     views = []
     for d in debts:
-        u = update(d, today, policy)
+        u = update(d, today, policy, ceilings())
         views.append({"invoice_id": d.invoice_id, "external_id": d.external_id, "due_date": d.due_date.isoformat(),
                       "principal_cents": u.principal_cents, "fine_cents": u.fine_cents,
                       "interest_cents": u.interest_cents, "total_cents": u.total_cents,

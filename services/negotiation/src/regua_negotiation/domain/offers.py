@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from regua_finance import DEFAULT_CEILINGS, LegalCeilings
 from regua_negotiation.domain.debt import Debt, UpdatedDebt, pct_of, update_all
 from regua_negotiation.domain.policy import Behaviour, NegotiationPolicy
 
@@ -44,6 +45,26 @@ def down_payment(amounts: list[int]) -> int:
     return amounts[0]
 
 
+def stated(amounts: list[int]) -> tuple[int, int]:
+    """How a split is stated exactly: (first, each of the others) when the first differs (a down payment, or
+    the cents that do not divide), else (0, each). Every split has this shape, so
+
+        total = first + (n - 1) x each      (first != 0)        total = n x each      (first == 0)
+
+    e.g. 1.015,00 in 3: (33834, 33833), "1x R$ 338,34 + 2x R$ 338,33"; never "3x de R$ 338,34"."""
+    if len(amounts) < 2 or amounts[0] == amounts[-1]:
+        return 0, amounts[0]
+    if any(a != amounts[1] for a in amounts[1:]):
+        raise ValueError(f"installments {amounts} are not a first one and equal others")
+    return amounts[0], amounts[1]
+
+
+def equalize(total_cents: int, count: int) -> int:
+    """The largest total at most ``total_cents`` that ``count`` equal installments make (the remainder, fewer
+    cents than installments, waived)."""
+    return total_cents - total_cents % count
+
+
 @dataclass(frozen=True)
 class OfferOption:
     installments: int
@@ -60,8 +81,9 @@ class OfferMenu:
     expires_on: date  # valid through the end of this day
 
 
-def build_menu(debts: list[Debt], today: date, policy: NegotiationPolicy, behaviour: Behaviour) -> OfferMenu:
-    updated = update_all(debts, today, policy)
+def build_menu(debts: list[Debt], today: date, policy: NegotiationPolicy, behaviour: Behaviour,
+               ceilings: LegalCeilings = DEFAULT_CEILINGS) -> OfferMenu:
+    updated = update_all(debts, today, policy, ceilings)
     rule = policy.discount_for(updated.days_overdue, behaviour)
     first_due = today + timedelta(days=policy.first_installment_days)
     # Pay in full: every discount of the rule, principal included, then the early-payment discount.
@@ -71,9 +93,12 @@ def build_menu(debts: list[Debt], today: date, policy: NegotiationPolicy, behavi
     # Installments: fine and interest discounts only.
     financed = updated.discounted(rule, principal=False).total_cents
     for count in range(2, policy.max_installments + 1):
-        amounts = split(financed, count, policy.down_payment_pct)
+        total = financed
+        if policy.equal_installments and not policy.down_payment_pct:
+            total = equalize(financed, count)
+        amounts = split(total, count, policy.down_payment_pct)
         if min(amounts) < policy.min_installment_cents:
             break
-        options.append(OfferOption(count, financed, amounts, installment_dates(first_due, count),
-                                   updated.total_cents - financed))
+        options.append(OfferOption(count, total, amounts, installment_dates(first_due, count),
+                                   updated.total_cents - total))
     return OfferMenu(updated, options, today + timedelta(days=policy.offer_validity_days))

@@ -4,12 +4,15 @@
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from regua_finance import CONSUMER_FINE_CAP
+from regua_finance import Behaviour as PayerBehaviour
+from regua_finance import classify as classify_payer
+from regua_negotiation.domain.pix import pix_key_error
 
 Behaviour = Literal["on_time", "sometimes_late", "always_late", "unknown"]
 Pct = Annotated[Decimal, Field(ge=0, le=100, description="percent, e.g. 50 = half")]
-
-CONSUMER_FINE_CAP = Decimal("0.02")
 
 
 class DiscountRule(BaseModel):
@@ -54,6 +57,9 @@ class NegotiationPolicy(BaseModel):
     max_installments: Annotated[int, Field(ge=1, le=48)] = 6
     min_installment_cents: Annotated[int, Field(ge=1)] = 5_000
     down_payment_pct: Pct = Decimal(0)  # the first installment is at least this share of the total
+    # Installments all equal: the cents that do not divide (fewer than the number of installments) are waived
+    # as an extra discount. Off (the default): the first installment carries them, and says so.
+    equal_installments: bool = False
     first_installment_days: Annotated[int, Field(ge=0, le=30)] = 1  # days from acceptance to the first due date
     early_payment_discount_pct: Pct = Decimal(0)  # extra discount off the pay-in-full option only
     offer_validity_days: Annotated[int, Field(ge=1, le=60)] = 5
@@ -65,6 +71,13 @@ class NegotiationPolicy(BaseModel):
     merchant_name: Annotated[str | None, Field(max_length=25)] = None
     merchant_city: Annotated[str, Field(min_length=1, max_length=15)] = "SAO PAULO"
 
+    @field_validator("pix_key")
+    @classmethod
+    def _dict_key(cls, value: str | None) -> str | None:
+        if value is not None and (error := pix_key_error(value)):
+            raise ValueError(error)
+        return value
+
     @model_validator(mode="after")
     def _consumer_fine_cap(self) -> "NegotiationPolicy":
         if self.consumer and self.fine_rate > CONSUMER_FINE_CAP:
@@ -75,10 +88,13 @@ class NegotiationPolicy(BaseModel):
         return next((r for r in self.discounts if r.matches(days_overdue, behaviour)), DiscountRule())
 
 
-def classify(paid_on_time: int, paid_late: int) -> Behaviour:
-    """Behaviour class from the debtor's payment history with this tenant."""
-    if paid_on_time + paid_late == 0:
-        return "unknown"
-    if paid_late == 0:
-        return "on_time"
-    return "always_late" if paid_on_time == 0 else "sometimes_late"
+_BEHAVIOURS: dict[PayerBehaviour, Behaviour] = {
+    PayerBehaviour.NO_HISTORY: "unknown", PayerBehaviour.ON_TIME: "on_time",
+    PayerBehaviour.SOMETIMES_LATE: "sometimes_late", PayerBehaviour.ALWAYS_LATE: "always_late",
+}
+
+
+def classify(on_time: int, late: int) -> Behaviour:
+    """Behaviour class from the debtor's record with this tenant: the one classification of regua_finance
+    (``late`` counts invoices paid late and open ones overdue now, against effective due dates)."""
+    return _BEHAVIOURS[classify_payer(on_time, late)]
