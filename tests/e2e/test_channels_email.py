@@ -44,4 +44,4 @@ def test_a_hard_bounce_invalidates_the_address_and_the_next_step_goes_by_sms(pla
 
     platform.set_clock(at_local(due + timedelta(days=2)))
     sms = eventually(lambda: providers.received("sms", phone), 30, what="D+2 by SMS instead")[0]
-    assert "Livraria Página Certa Ltda" in sms["text"] and "responda SAIR" in sms["text"]
+    assert "Livraria Pagina Certa Ltda" in sms["text"] and "responda SAIR" in sms["text"]

@@ -34,7 +34,7 @@ def test_template_outside_the_window_text_inside_it_and_a_reply_asking_to_negoti
 
     platform.set_clock(at_local(due + timedelta(days=1)))
     first = eventually(lambda: providers.received("whatsapp", phone[1:]), 30, what="the D+1 message")[0]
-    assert (first["type"], first["template"], first["language"]) == ("template", "regua_notice_v1", "pt_BR")
+    assert (first["type"], first["template"], first["language"]) == ("template", "regua_notice_v2", "pt_BR")
     assert first["parameters"][0] == "Olá, Ana,"
     assert "Escola Saber Viver S.A., CNPJ 11.222.333/0001-81, Rua Augusta, 500, São Paulo - SP" in first["parameters"]
 

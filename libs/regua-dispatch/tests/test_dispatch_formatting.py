@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from regua_dispatch.formatting import br_date, brl, cnpj, first_name, listing
+from regua_dispatch.formatting import br_date, br_dates, brl, cnpj, first_name, listing, plural
 
 
 @pytest.mark.parametrize(
@@ -57,3 +57,13 @@ def test_first_name(name: str, first: str) -> None:
 )
 def test_listing(items: list[str], text: str) -> None:
     assert listing(items, "e") == text
+
+
+def test_br_dates() -> None:
+    assert br_dates([date(2027, 3, 9)]) == "em 09/03/2027"
+    assert br_dates([date(2027, 3, 9), date(2027, 3, 9)]) == "em 09/03/2027"
+    assert br_dates([date(2027, 3, 9), date(2027, 3, 1), date(2027, 3, 5)]) == "entre 01/03/2027 e 09/03/2027"
+
+
+def test_plural() -> None:
+    assert [plural(n, "venceu", "venceram") for n in (1, 2, 12)] == ["venceu", "venceram", "venceram"]

@@ -28,7 +28,7 @@ from regua_dispatch.templates import (
 )
 
 LINK = "https://pagar.exemplo.com.br/s/eyJ0IjoiYWNtZSJ9.c2lnbmF0dXJl"
-GOOD = "{{greeting}} Fatura {{invoices}}. Cobrança de {{creditor}}. Para não receber mais, responda SAIR."
+GOOD = "{{greeting}} fatura {{invoices}}. Cobrança de {{creditor}}. Para não receber mais, responda SAIR."
 
 
 def _t(body: str) -> MessageTemplate:
@@ -67,7 +67,7 @@ def test_an_extra_channel_rule_runs_last() -> None:
 
 
 def test_values_name_the_creditor_and_list_every_invoice_without_line_breaks() -> None:
-    command = sample_command("sms")
+    command = sample_command("whatsapp")
     second = InvoiceSummary(invoice_id=uuid.uuid4(), external_id="NF-9", amount_cents=2_550, due_date=date(2027, 3, 1))
     known = values(command.model_copy(update={"invoices": [*command.invoices, second]}))
     assert known["creditor"] == "Comércio de Exemplo Ltda, CNPJ 11.222.333/0001-81, Av. Paulista, 1000, São Paulo - SP"
@@ -78,11 +78,11 @@ def test_values_name_the_creditor_and_list_every_invoice_without_line_breaks() -
 
 
 @pytest.mark.parametrize(("tone", "greeting"), [
-    ("friendly", "Olá, Maria!"), ("informative", "Olá, Maria,"), ("cordial", "Prezado(a) Maria,"),
+    ("friendly", "Olá, Maria,"), ("informative", "Olá, Maria,"), ("cordial", "Prezado(a) Maria,"),
     ("firm", "Prezado(a) Sr(a). Maria Aparecida dos Santos,"),
 ])
 def test_the_greeting_follows_the_tone(tone: str, greeting: str) -> None:
-    assert values(sample_command("sms").model_copy(update={"tone": tone}))["greeting"] == greeting
+    assert values(sample_command("whatsapp").model_copy(update={"tone": tone}))["greeting"] == greeting
 
 
 def test_positional_parameters_follow_the_placeholders_in_order() -> None:
@@ -107,7 +107,7 @@ def _negotiation(offers: list[OfferSummary], link: str | None = LINK) -> Contact
 
 @pytest.mark.parametrize("placeholder", ["offers", "offer_deadline", "link", "reply_codes"])
 def test_offer_placeholders_are_refused_outside_the_negotiation_template(placeholder: str) -> None:
-    body = f"{{{{greeting}}}} Veja: {{{{{placeholder}}}}}. Cobrança de {{{{creditor}}}}. Responda SAIR."
+    body = f"{{{{greeting}}}} veja: {{{{{placeholder}}}}}. Cobrança de {{{{creditor}}}}. Responda SAIR."
     with pytest.raises(TemplateRejected, match=rf"\{{\{{{placeholder}\}}\}} may be used only in the 'negotiation'"
                        ) as caught:
         check(MessageTemplate(name="reminder", channel="sms", body=body))
@@ -118,7 +118,7 @@ def test_offer_placeholders_are_refused_outside_the_negotiation_template(placeho
 def test_negotiation_values_state_each_offer_the_deadline_the_link_and_the_reply_codes() -> None:
     later = date(2026, 12, 9)
     known = values(_negotiation([_offer(1, 18_000, 2_000, expires_on=later), _offer(2, 10_000)]))
-    assert known["offers"] == ("à vista R$ 180,00 (desconto de R$ 20,00) ou 2x de R$ 100,00, "
+    assert known["offers"] == ("à vista R$ 180,00 (desconto de R$ 20,00) ou 2x R$ 100,00, "
                                "com 1º vencimento em 05/12/2026")
     assert known["offer_deadline"] == "03/12/2026"  # the earliest expiry: nothing is promised beyond it
     assert known["link"] == LINK
@@ -136,7 +136,7 @@ def test_a_long_menu_states_the_first_offers_and_the_longest_and_points_to_the_l
     menu = [_offer(1, 90_000, 10_000)] + [_offer(n, 100_000 // n) for n in range(2, 13)]
     known = values(_negotiation(menu))
     assert known["reply_codes"] == "ACORDO 1 (à vista), ACORDO 2 (2x), ACORDO 3 (3x) ou ACORDO 12 (12x)"
-    assert "4x" not in known["offers"] and "12x de R$ 83,33" in known["offers"]
+    assert "4x" not in known["offers"] and "12x R$ 83,33" in known["offers"]
     assert known["offers"].endswith(", ou outras opções no link")
 
 
@@ -144,7 +144,7 @@ def test_an_offer_with_a_down_payment_states_it() -> None:
     down = OfferSummary(installments=3, total_cents=100_000, down_payment_cents=50_000, installment_cents=25_000,
                         first_due=date(2026, 12, 5), discount_cents=0, expires_on=date(2026, 12, 3))
     known = values(_negotiation([_offer(1, 90_000, 10_000), down]))
-    assert "entrada de R$ 500,00 + 2x de R$ 250,00" in known["offers"]
+    assert "entrada de R$ 500,00 + 2x R$ 250,00" in known["offers"]
     assert "3x de" not in known["offers"]
 
 
@@ -152,17 +152,17 @@ def test_offers_with_their_own_first_due_date_say_it_each() -> None:
     menu = [_offer(1, 18_000, 2_000, first_due=date(2026, 12, 1)), _offer(3, 6_700, 100)]
     assert values(_negotiation(menu))["offers"] == (
         "à vista R$ 180,00 (vencimento em 01/12/2026, desconto de R$ 20,00) "
-        "ou 3x de R$ 67,00 (1º vencimento em 05/12/2026, desconto de R$ 1,00)")
+        "ou 3x R$ 67,00 (1º vencimento em 05/12/2026, desconto de R$ 1,00)")
 
 
 def test_the_negotiation_sample_carries_a_menu_and_a_signed_link_the_others_none() -> None:
-    sample = sample_command("sms", NEGOTIATION_TEMPLATE)
+    sample = sample_command("whatsapp", NEGOTIATION_TEMPLATE)
     assert [o.installments for o in sample.offers] == [1, 2, 3]
     assert sample.self_service_url is not None and len(sample.self_service_url) > 150  # as long as a real one
-    assert (sample_command("sms").offers, sample_command("sms").self_service_url) == ([], None)
+    assert (sample_command("whatsapp").offers, sample_command("whatsapp").self_service_url) == ([], None)
 
 
-PIX_1, PIX_2 = (i.pix_copia_e_cola for i in sample_command("sms", AGREEMENT_TEMPLATE).installments)
+PIX_1, PIX_2 = (i.pix_copia_e_cola for i in sample_command("whatsapp", AGREEMENT_TEMPLATE).installments)
 
 
 def _installment(number: int, amount_cents: int, due_date: date, pix: str = PIX_1) -> InstallmentSummary:
@@ -171,13 +171,13 @@ def _installment(number: int, amount_cents: int, due_date: date, pix: str = PIX_
 
 
 def _agreement(installments: list[InstallmentSummary], link: str | None = LINK) -> ContactRequested:
-    return sample_command("sms", AGREEMENT_TEMPLATE).model_copy(
+    return sample_command("whatsapp", AGREEMENT_TEMPLATE).model_copy(
         update={"installments": installments, "self_service_url": link})
 
 
 @pytest.mark.parametrize("placeholder", ["installments", "pix", "payment_reference"])
 def test_agreement_placeholders_are_refused_outside_the_agreement_template(placeholder: str) -> None:
-    body = f"{{{{greeting}}}} Pague: {{{{{placeholder}}}}}. Cobrança de {{{{creditor}}}}. Responda SAIR."
+    body = f"{{{{greeting}}}} pague: {{{{{placeholder}}}}}. Cobrança de {{{{creditor}}}}. Responda SAIR."
     for other in ("reminder", NEGOTIATION_TEMPLATE):
         with pytest.raises(TemplateRejected, match=rf"\{{\{{{placeholder}\}}\}} may be used only in the 'agreement' "
                            "template: only its messages carry the agreement's installments") as caught:
@@ -235,13 +235,13 @@ def test_a_single_payment_and_many_installments_read_well_on_one_line() -> None:
 ])
 def test_a_command_without_its_offers_or_installments_and_link_still_renders(template: str,
                                                                              expected: dict[str, str]) -> None:
-    known = values(sample_command("sms", template).model_copy(
+    known = values(sample_command("whatsapp", template).model_copy(
         update={"offers": [], "installments": [], "self_service_url": None}))
     assert {name: known[name] for name in expected} == expected
 
 
 def test_the_agreement_sample_carries_two_installments_with_real_looking_br_codes_and_a_link() -> None:
-    sample = sample_command("sms", AGREEMENT_TEMPLATE)
+    sample = sample_command("whatsapp", AGREEMENT_TEMPLATE)
     assert (sample.step_key, sample.tone, sample.offers) == (AGREEMENT_TEMPLATE, "friendly", [])
     assert [(i.number, i.amount_cents) for i in sample.installments] == [(1, 61_728), (2, 61_728)]
     codes = [i.pix_copia_e_cola for i in sample.installments]
@@ -251,4 +251,4 @@ def test_the_agreement_sample_carries_two_installments_with_real_looking_br_code
         assert installment.payment_reference in code  # the txid, field 62-05
         assert int(code[-4:], 16) == Crc16CcittFalse.calc(code[:-4].encode())  # the BR Code's own CRC16
     assert sample.self_service_url is not None and len(sample.self_service_url) > 150
-    assert sample_command("sms").installments == []
+    assert sample_command("whatsapp").installments == []

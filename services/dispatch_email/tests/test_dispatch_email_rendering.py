@@ -1,5 +1,6 @@
 """Every e-mail template renders a complete, compliant message (unit, no I/O)."""
 
+import re
 import uuid
 from datetime import UTC, date, datetime
 from importlib import resources
@@ -11,6 +12,7 @@ from regua_contracts.contacts import (
     AGREEMENT_TEMPLATE,
     NEGOTIATION_TEMPLATE,
     ContactRequested,
+    DebtSummary,
     OfferSummary,
     Recipient,
 )
@@ -122,9 +124,9 @@ def test_a_negotiation_lists_each_offer_with_its_deadline_and_the_link_to_accept
     command = _command(NEGOTIATION_TEMPLATE).model_copy(update={"offers": offers, "self_service_url": link})
     rendered = renderer.render(command, UNSUBSCRIBE)
     assert rendered.subject == "Acme Comércio Ltda: proposta para regularizar sua fatura"
-    assert ("Preparamos uma proposta para você regularizar a fatura abaixo:\n\n"
+    assert ("Preparamos uma proposta para você regularizar a fatura abaixo.\n\n"
             "  - À vista: R$ 1.111,10, com desconto de R$ 123,46; vencimento em 11/03/2027\n"
-            "  - 2x de R$ 617,28 (total de R$ 1.234,56); 1ª parcela em 12/03/2027\n\n"
+            "  - 2x R$ 617,28 (total de R$ 1.234,56); 1ª parcela em 12/03/2027\n\n"
             "Proposta válida até 15/03/2027.\n"
             "Para aceitar, acesse o link abaixo, escolha a opção e receba o código PIX para o pagamento:\n"
             f"{link}\n\n") in rendered.body
@@ -135,7 +137,7 @@ def test_an_offer_with_a_down_payment_says_so(renderer: EmailRenderer) -> None:
     offer = OfferSummary(installments=3, total_cents=100_000, down_payment_cents=50_000, installment_cents=25_000,
                          first_due=date(2027, 3, 11), discount_cents=0, expires_on=date(2027, 3, 15))
     rendered = renderer.render(_command(NEGOTIATION_TEMPLATE).model_copy(update={"offers": [offer]}), UNSUBSCRIBE)
-    assert "  - Entrada de R$ 500,00 + 2x de R$ 250,00 (total de R$ 1.000,00); 1ª parcela em 11/03/2027\n" \
+    assert "  - Entrada de R$ 500,00 + 2x R$ 250,00 (total de R$ 1.000,00); entrada em 11/03/2027\n" \
         in rendered.body
 
 
@@ -181,3 +183,53 @@ def test_an_agreement_without_installments_asks_to_reply(renderer: EmailRenderer
     body = renderer.render(_command(AGREEMENT_TEMPLATE), UNSUBSCRIBE).body
     assert ("está confirmado.\nPara receber os valores, vencimentos e códigos PIX, responda a este e-mail.\n"
             in body)
+
+
+def test_installments_are_stated_exactly_and_the_updated_debt_they_are_taken_from(renderer: EmailRenderer) -> None:
+    # 1.015,00 in three: 338,34 + 338,33 + 338,33 (negotiation's split), never "3x de R$ 338,34".
+    uneven = OfferSummary(installments=3, total_cents=101_500, installment_cents=33_834, first_due=date(2027, 3, 11),
+                          discount_cents=3_045, expires_on=date(2027, 3, 15))
+    even = OfferSummary(installments=2, total_cents=101_500, installment_cents=50_750, first_due=date(2027, 3, 11),
+                        discount_cents=3_045, expires_on=date(2027, 3, 15))
+    debt = DebtSummary(principal_cents=101_500, fine_cents=2_030, interest_cents=1_015, total_cents=104_545,
+                       as_of=date(2027, 3, 10))
+    body = renderer.render(_command(NEGOTIATION_TEMPLATE).model_copy(
+        update={"offers": [even, uneven], "updated_debt": debt}), UNSUBSCRIBE).body
+    assert ("Valor atualizado da dívida em 10/03/2027: principal de R$ 1.015,00, multa de R$ 20,30 e juros de "
+            "R$ 10,15, total de R$ 1.045,45. Os descontos abaixo são calculados sobre esse total.\n") in body
+    assert "  - 2x R$ 507,50 (total de R$ 1.015,00), com desconto de R$ 30,45; 1ª parcela em 11/03/2027\n" in body
+    assert ("  - 1x R$ 338,34 + 2x R$ 338,33 (total de R$ 1.015,00), com desconto de R$ 30,45; 1ª parcela em "
+            "11/03/2027\n") in body
+    assert "3x" not in body
+    # As negotiation now states it: the first that differs as down_payment_cents; the cents are no down payment.
+    stated = uneven.model_copy(update={"down_payment_cents": 33_834, "installment_cents": 33_833})
+    restated = renderer.render(_command(NEGOTIATION_TEMPLATE).model_copy(update={"offers": [stated]}), UNSUBSCRIBE)
+    assert "  - 1x R$ 338,34 + 2x R$ 338,33 (total de R$ 1.015,00)" in restated.body
+    assert "Entrada" not in restated.body and "1ª parcela em 11/03/2027" in restated.body
+    without = renderer.render(_command(NEGOTIATION_TEMPLATE).model_copy(update={"offers": [even]}), UNSUBSCRIBE)
+    assert "Valor atualizado" not in without.body  # no updated debt in the command: nothing made up
+
+
+def test_the_prior_notice_of_a_bureau_listing_states_the_day_to_pay_by(renderer: EmailRenderer) -> None:
+    command = _command("bureau_notice", tone="firm").model_copy(update={"pay_by": date(2027, 4, 9)})
+    rendered = renderer.render(command, UNSUBSCRIBE)
+    assert rendered.subject == "Aviso prévio: regularize sua fatura com Acme Comércio Ltda até 09/04/2027"
+    assert "se a dívida não for regularizada\naté 09/04/2027, o débito poderá ser registrado" in rendered.body
+
+
+def test_without_a_day_to_pay_by_the_prior_notice_makes_none_up(renderer: EmailRenderer) -> None:
+    rendered = renderer.render(_command("bureau_notice", [FIRST, SECOND], tone="firm"), UNSUBSCRIBE)
+    assert "no prazo legal contado do recebimento deste aviso, o débito poderá ser registrado" in rendered.body
+    dates = set(re.findall(r"\d\d/\d\d/\d{4}", rendered.subject + rendered.body))
+    assert dates == {"10/03/2027", "12/03/2027"}  # the invoices' due dates, no deadline invented
+    assert "até" not in rendered.subject
+
+
+def test_a_reminder_of_invoices_due_on_different_days_says_from_the_first(renderer: EmailRenderer) -> None:
+    assert renderer.render(_command("reminder", [SECOND, FIRST]), UNSUBSCRIBE).subject == (
+        "Lembrete: suas faturas com Acme Comércio Ltda vencem a partir de 10/03/2027")
+    same_day = SECOND.model_copy(update={"due_date": FIRST.due_date})
+    assert renderer.render(_command("reminder", [FIRST, same_day]), UNSUBSCRIBE).subject == (
+        "Lembrete: suas faturas com Acme Comércio Ltda vencem em 10/03/2027")
+    assert renderer.render(_command("reminder"), UNSUBSCRIBE).subject == (
+        "Lembrete: sua fatura com Acme Comércio Ltda vence em 10/03/2027")

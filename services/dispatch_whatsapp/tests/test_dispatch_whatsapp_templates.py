@@ -40,12 +40,14 @@ def test_free_text_only_within_24_hours_of_the_debtors_last_message(last: dateti
 def test_the_shipped_templates_are_approved_and_compliant() -> None:
     defaults = load_defaults("regua_dispatch_whatsapp", "whatsapp", check_template)
     assert sorted(defaults) == ["agreement", "bureau_notice", "negotiation", "notice", "reminder", "thank_you"]
-    # A template whose parameters changed is a new one at the provider, approved anew: a new version.
-    versions = {name: 2 if name == NEGOTIATION_TEMPLATE else 1 for name in defaults}
+    # A template whose words or parameters changed is a new one at the provider, approved anew: a new version
+    # (v2: lower case after the greeting, singular or plural by the number of invoices; negotiation v3: the
+    # updated debt; bureau_notice v2: the day to pay by).
+    versions = {name: 3 if name == NEGOTIATION_TEMPLATE else 2 for name in defaults}
     assert all(t.approved and t.provider_template == f"regua_{name}_v{versions[name]}" for name, t in defaults.items())
     notice = defaults["notice"]
-    assert provider_body(notice.body).startswith("{{1}} Ainda não identificamos o pagamento de {{2}}.")
-    assert parameters(notice.body, {"greeting": "g", "invoices": "i", "creditor": "c"}) == ["g", "i", "c"]
+    assert provider_body(notice.body).startswith("{{1}} {{2}} e ainda não identificamos o pagamento.")
+    assert parameters(notice.body, {"greeting": "g", "invoices_overdue": "i", "creditor": "c"}) == ["g", "i", "c"]
 
 
 @pytest.mark.parametrize(("template", "field"), [
@@ -90,11 +92,13 @@ async def _compose(command: ContactRequested, last_inbound: datetime | None) -> 
 
 async def test_outside_the_window_the_negotiation_template_gets_the_offers_as_parameters() -> None:
     command, payload = await _compose_negotiation(None)
-    assert payload["type"] == "template" and payload["template"]["name"] == "regua_negotiation_v2"
+    assert payload["type"] == "template" and payload["template"]["name"] == "regua_negotiation_v3"
     texts = [p["text"] for p in payload["template"]["components"][0]["parameters"]]
     assert texts == [
-        "Olá, Maria,", "R$ 1.234,56",
-        "à vista R$ 1.111,10 (desconto de R$ 123,46) ou 2x de R$ 617,28, com 1º vencimento em 11/03/2027",
+        "Olá, Maria,", "sua fatura nº NF-000123, de R$ 1.234,56",
+        "R$ 1.271,60 (principal R$ 1.234,56 + multa R$ 24,69 + juros R$ 12,35, em 10/03/2027)",
+        "à vista R$ 1.111,10 (desconto de R$ 160,50) ou 2x R$ 617,28 (desconto de R$ 37,04), com 1º vencimento em "
+        "11/03/2027",
         "15/03/2027", "ACORDO 1 (à vista) ou ACORDO 2 (2x)", command.self_service_url,
         "Comércio de Exemplo Ltda, CNPJ 11.222.333/0001-81, Av. Paulista, 1000, São Paulo - SP",
     ]
@@ -105,10 +109,12 @@ async def test_inside_the_window_the_negotiation_goes_as_free_text_with_the_offe
     command, payload = await _compose_negotiation(AT - timedelta(hours=2))
     text = payload["text"]["body"]
     assert payload["type"] == "text"
-    assert ("Preparamos uma proposta para você quitar R$ 1.234,56: à vista R$ 1.111,10 (desconto de R$ 123,46) ou "
-            "2x de R$ 617,28, com 1º vencimento em 11/03/2027. Prazo para aceitar: 15/03/2027. Para escolher uma "
-            "opção, responda ACORDO 1 (à vista) ou ACORDO 2 (2x). Detalhes e pagamento com PIX: "
-            f"{command.self_service_url}\n") in text
+    assert text.startswith("Olá, Maria, sabemos que imprevistos acontecem. Preparamos uma proposta para você "
+                           "quitar sua fatura nº NF-000123, de R$ 1.234,56. Dívida atualizada: R$ 1.271,60 (principal "
+                           "R$ 1.234,56 + multa R$ 24,69 + juros R$ 12,35, em 10/03/2027). Opções: à vista R$ 1.111,10 "
+                           "(desconto de R$ 160,50) ou 2x R$ 617,28 (desconto de R$ 37,04), com 1º vencimento em "
+                           "11/03/2027. Prazo para aceitar: 15/03/2027. Para escolher uma opção, responda ACORDO 1 "
+                           f"(à vista) ou ACORDO 2 (2x). Detalhes e pagamento com PIX: {command.self_service_url}\n")
     assert text.endswith("Para não receber mais mensagens, responda SAIR.")
 
 
@@ -119,9 +125,9 @@ CREDITOR = "Comércio de Exemplo Ltda, CNPJ 11.222.333/0001-81, Av. Paulista, 10
 
 async def test_outside_the_window_the_agreement_template_gets_the_first_pix_code_as_a_parameter() -> None:
     payload = await _compose(AGREEMENT, None)
-    assert payload["type"] == "template" and payload["template"]["name"] == "regua_agreement_v1"
+    assert payload["type"] == "template" and payload["template"]["name"] == "regua_agreement_v2"
     texts = [p["text"] for p in payload["template"]["components"][0]["parameters"]]
-    assert texts == ["Olá, Maria!", "2 parcelas: R$ 617,28 em 11/03/2027 e R$ 617,28 em 11/04/2027", FIRST_PIX,
+    assert texts == ["Olá, Maria,", "2 parcelas: R$ 617,28 em 11/03/2027 e R$ 617,28 em 11/04/2027", FIRST_PIX,
                      AGREEMENT.self_service_url, CREDITOR]
     assert SECOND_PIX not in texts
     assert all("\n" not in t for t in texts)  # the Cloud API refuses a parameter with a line break
@@ -132,8 +138,9 @@ async def test_inside_the_window_the_agreement_goes_as_free_text_with_the_pix_co
     text = payload["text"]["body"]
     assert payload["type"] == "text"
     assert text == (
-        "Olá, Maria! Acordo confirmado, com 2 parcelas: R$ 617,28 em 11/03/2027 e R$ 617,28 em 11/04/2027. Para "
-        "pagar o 1º vencimento, copie o código abaixo e cole no app do seu banco, na opção PIX copia e cola:\n"
+        "Olá, Maria, seu acordo está confirmado, com 2 parcelas: R$ 617,28 em 11/03/2027 e R$ 617,28 em "
+        "11/04/2027. Para pagar o 1º vencimento, copie o código abaixo e cole no app do seu banco, na opção PIX "
+        "copia e cola:\n"
         f"{FIRST_PIX}\nO QR Code e o PIX de cada vencimento estão em {AGREEMENT.self_service_url}\n"
         f"Credor: {CREDITOR}. Para não receber mais mensagens, responda SAIR.")
     assert SECOND_PIX not in text

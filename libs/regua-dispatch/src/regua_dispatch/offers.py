@@ -1,11 +1,16 @@
 """How a message states the debtor's offers (negotiation template): pt-BR, every value on one line
 (WhatsApp parameters may not hold a line break). The reply codes are the ones
-regua_contracts.contacts.accepted_installments reads back: "ACORDO 2" accepts the 2x offer."""
+regua_contracts.contacts.accepted_installments reads back: "ACORDO 2" accepts the 2x offer.
+
+Installments are stated exactly, as the debtor will pay them: "3x R$ 338,33" only when all three are equal,
+else "1x R$ 338,34 + 2x R$ 338,33" (the first carries the cents that do not divide) or "entrada de R$ 500,00
++ 2x R$ 250,00" (a down payment the policy raised)."""
 
 from collections.abc import Sequence
 from datetime import date
+from itertools import groupby
 
-from regua_contracts.contacts import OfferSummary
+from regua_contracts.contacts import DebtSummary, OfferSummary
 from regua_dispatch.formatting import ON_REQUEST, br_date, brl, listing
 
 # Negotiation fills the offers and the link of every negotiation command. Should one come without them, the
@@ -15,14 +20,16 @@ ASK_FOR_OFFERS = "NEGOCIAR"
 #: A text states at most this many offers (in full, the fewest installments, the most); the rest are on the
 #: page: a policy of up to 48 installments would otherwise fill a dozen SMS parts.
 MAX_IN_TEXT = 4
+#: A brief text (SMS) states two: in full and the most installments; the link has the others.
+MAX_IN_BRIEF = 2
 MORE_ON_THE_PAGE = "outras opções no link"
 
 
-def in_text(offers: Sequence[OfferSummary]) -> list[OfferSummary]:
+def in_text(offers: Sequence[OfferSummary], limit: int = MAX_IN_TEXT) -> list[OfferSummary]:
     """The offers a text states: all of a short menu, else the first ones and the longest."""
-    if len(offers) <= MAX_IN_TEXT:
+    if len(offers) <= limit:
         return list(offers)
-    return [*offers[:MAX_IN_TEXT - 1], offers[-1]]
+    return [*offers[:limit - 1], offers[-1]]
 
 
 def label(offer: OfferSummary) -> str:
@@ -38,18 +45,45 @@ def deadline(offers: Sequence[OfferSummary]) -> date | None:
     return min((o.expires_on for o in offers), default=None)
 
 
-def describe(offer: OfferSummary, *, with_due: bool = True) -> str:
-    """'à vista R$ 180,00 (desconto de R$ 20,00)', '2x de R$ 100,00 (1º vencimento em 05/12/2026)'."""
+def amounts(offer: OfferSummary) -> list[int]:
+    """Every installment's amount, adding up to the offer's total exactly. A first installment that differs
+    from the others comes as ``down_payment_cents`` (a down payment the policy raised, or, as negotiation states
+    offers, the first carrying the cents that do not divide); after it the installments are equal but for the
+    cents that do not divide, which the first of them carries. Without it, the total in equal parts, the first
+    carrying the cents that do not divide (negotiation's split)."""
+    count, total, down = offer.installments, offer.total_cents, offer.down_payment_cents
+    if count == 1:
+        return [total]
+    head = [down] if down else []
+    rest = count - len(head)
+    base, extra = divmod(total - down, rest)
+    return [*head, base + extra, *[base] * (rest - 1)]
+
+
+def has_down_payment(offer: OfferSummary) -> bool:
+    """A first installment larger than the others by more than the cents that do not divide (which never reach
+    the number of installments): a down payment, stated as such ("entrada")."""
+    each = amounts(offer)
+    return len(each) > 1 and each[0] - max(each[1:]) >= len(each)
+
+
+def schedule(offer: OfferSummary) -> str:
+    """'3x R$ 338,33', '1x R$ 338,34 + 2x R$ 338,33', 'entrada de R$ 500,00 + 2x R$ 250,00'."""
+    each = amounts(offer)
+    down = has_down_payment(offer)
+    parts = [f"entrada de {brl(each[0])}"] if down else []
+    parts += [f"{len(list(run))}x {brl(amount)}" for amount, run in groupby(each[1:] if down else each)]
+    return " + ".join(parts)
+
+
+def describe(offer: OfferSummary, *, with_due: bool = True, with_discount: bool = True) -> str:
+    """'à vista R$ 180,00 (desconto de R$ 20,00)', '1x R$ 100,01 + 1x R$ 100,00 (1º vencimento em 05/12/2026)'."""
     if offer.installments == 1:
         amount, due = f"à vista {brl(offer.total_cents)}", "vencimento"
-    elif offer.down_payment_cents:
-        amount = (f"entrada de {brl(offer.down_payment_cents)} + {offer.installments - 1}x de "
-                  f"{brl(offer.installment_cents)}")
-        due = "entrada"
     else:
-        amount, due = f"{offer.installments}x de {brl(offer.installment_cents)}", "1º vencimento"
+        amount, due = schedule(offer), "entrada" if has_down_payment(offer) else "1º vencimento"
     details = [f"{due} em {br_date(offer.first_due)}"] if with_due else []
-    details += [f"desconto de {brl(offer.discount_cents)}"] if offer.discount_cents > 0 else []
+    details += [f"desconto de {brl(offer.discount_cents)}"] if with_discount and offer.discount_cents > 0 else []
     return f"{amount} ({', '.join(details)})" if details else amount
 
 
@@ -67,12 +101,34 @@ def either(options: Sequence[str]) -> str:
     return listing(options, "ou")
 
 
-def placeholder_values(offers: Sequence[OfferSummary]) -> dict[str, str]:
-    """The negotiation placeholders of a text template: offers, offer_deadline, reply_codes."""
-    ends, shown = deadline(offers), in_text(offers)
-    more = f", ou {MORE_ON_THE_PAGE}" if len(shown) < len(offers) else ""
+def debt(updated: DebtSummary | None, fallback_cents: int, *, brief: bool = False) -> str:
+    """The debt the discounts are taken from: 'R$ 1.260,06 (principal R$ 1.200,00 + multa R$ 24,00 + juros
+    R$ 36,06, em 10/03/2027)', brief: 'R$ 1.260,06 (R$ 1.200,00 + multa R$ 24,00 + juros R$ 36,06)'; a part
+    that is nil is left out. Without the updated debt, the amount of the invoices."""
+    if updated is None:
+        return brl(fallback_cents)
+    parts = [("" if brief else "principal ", updated.principal_cents), ("multa ", updated.fine_cents),
+             ("juros ", updated.interest_cents)]
+    stated = [f"{name}{brl(cents)}" for k, (name, cents) in enumerate(parts) if cents or k == 0]
+    if len(stated) == 1:
+        return brl(updated.total_cents)
+    when = "" if brief else f", em {br_date(updated.as_of)}"
+    return f"{brl(updated.total_cents)} ({' + '.join(stated)}{when})"
+
+
+def placeholder_values(offers: Sequence[OfferSummary], *, brief: bool = False) -> dict[str, str]:
+    """The negotiation placeholders of a text template: offers, offer_deadline, reply_codes. A brief text (SMS)
+    states two offers without their due date and discount (the updated debt they are taken from is stated),
+    the reply codes without their labels, and leaves the other offers to the link the template gives."""
+    ends, shown = deadline(offers), in_text(offers, MAX_IN_BRIEF if brief else MAX_IN_TEXT)
+    more = f", ou {MORE_ON_THE_PAGE}" if len(shown) < len(offers) and not brief else ""
+    if brief:
+        stated, codes = either([describe(o, with_due=False, with_discount=False) for o in shown]), [
+            reply_code(o) for o in shown]
+    else:
+        stated, codes = describe_all(shown), [f"{reply_code(o)} ({label(o)})" for o in shown]
     return {
-        "offers": describe_all(shown) + more if offers else WITHOUT_OFFERS,
+        "offers": stated + more if offers else WITHOUT_OFFERS,
         "offer_deadline": br_date(ends) if ends else ON_REQUEST,
-        "reply_codes": either([f"{reply_code(o)} ({label(o)})" for o in shown]) or ASK_FOR_OFFERS,
+        "reply_codes": either(codes) or ASK_FOR_OFFERS,
     }

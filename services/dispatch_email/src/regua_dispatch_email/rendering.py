@@ -2,7 +2,9 @@
 (CDC art. 42-A) and a working unsubscribe link in every message. Negotiation commands add their offers,
 the offers' deadline and the self-service link, agreement commands their installments, each with its PIX
 copia e cola, and the link; every template gets these keys (empty for other commands), as StrictUndefined
-refuses a missing one."""
+refuses a missing one. A negotiation states in full the updated debt (principal, fine, interest) its discounts
+are taken from, and each offer's installments exactly ("1x R$ 338,34 + 2x R$ 338,33"); the prior notice of a
+bureau listing states the day to pay by when the command carries it (``pay_by``), and never makes one up."""
 
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -10,7 +12,7 @@ from email.utils import formataddr
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateNotFound
 
-from regua_contracts.contacts import ContactRequested, InstallmentSummary, OfferSummary
+from regua_contracts.contacts import ContactRequested, DebtSummary, InstallmentSummary, OfferSummary
 from regua_dispatch import offers
 from regua_dispatch.formatting import br_date, brl, cnpj, first_name
 
@@ -54,16 +56,26 @@ class EmailRenderer:
             "offer_deadline": br_date(ends) if (ends := offers.deadline(command.offers)) else None,
             "installments": [_installment(i) for i in sorted(command.installments, key=lambda i: i.number)],
             "link": command.self_service_url,
+            "updated_debt": _debt(command.updated_debt),
+            "pay_by": br_date(command.pay_by) if command.pay_by else None,
+            "earliest_due": br_date(min(i.due_date for i in command.invoices)),
         })
         subject, _, body = text.partition("\n")  # templates put the subject on their first line
         subject, body = subject.strip(), body.strip() + "\n"
         return RenderedEmail(subject, body)
 
 
+def _debt(debt: DebtSummary | None) -> dict[str, str] | None:
+    if debt is None:
+        return None
+    return {"principal": brl(debt.principal_cents), "fine": brl(debt.fine_cents),
+            "interest": brl(debt.interest_cents), "total": brl(debt.total_cents), "as_of": br_date(debt.as_of)}
+
+
 def _offer(offer: OfferSummary) -> dict[str, str | int]:
     return {"label": offers.label(offer), "installments": offer.installments, "total": brl(offer.total_cents),
-            "installment": brl(offer.installment_cents), "first_due": br_date(offer.first_due),
-            "down_payment": brl(offer.down_payment_cents) if offer.down_payment_cents else "",
+            "schedule": offers.schedule(offer), "first_due": br_date(offer.first_due),
+            "down_payment": brl(offer.down_payment_cents) if offers.has_down_payment(offer) else "",
             "discount": brl(offer.discount_cents) if offer.discount_cents > 0 else ""}
 
 

@@ -3,17 +3,17 @@
 A text within the GSM 03.38 alphabet is sent as 7-bit septets (the extension characters ^{}\\[~]|€ take
 two): 160 in one message, 153 per part of a concatenated one. Any other character (ã, õ, á, ç ...) makes
 the whole text UCS-2: 70 UTF-16 units in one message, 67 per part. An escape pair or a surrogate pair is
-never split across two parts."""
+never split across two parts. The alphabet and ``gsm7`` (transliteration into it, as the
+shipped templates' values are) live in regua_dispatch.formatting."""
 
 import re
 from dataclasses import dataclass
 from typing import Literal
 
-GSM7_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿"
-    "abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
+from regua_dispatch.formatting import GSM7_BASIC, GSM7_EXTENSION, gsm7
+
+__all__ = ["GSM7_BASIC", "GSM7_EXTENSION", "LIMITS", "SmsLength", "gsm7", "measure"]
+
 LIMITS = {"GSM7": (160, 153), "UCS2": (70, 67)}
 
 
