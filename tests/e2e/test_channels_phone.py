@@ -62,7 +62,8 @@ def test_agents_work_the_queue_by_priority_and_record_outcomes(platform: Platfor
 
     first = take()
     assert (first["debtor_id"], first["total_cents"], first["days_overdue"]) == (big["debtor_id"], 200_000, 1)
-    assert "Provedor Conecta Fibra, CNPJ 11.222.333/0001-81" in first["script"]
+    assert "Provedor Conecta Fibra, CNPJ 11.222.333/0001-81" in first["script_parts"]["confirmed"]
+    assert "Provedor Conecta Fibra" not in first["script_parts"]["opening"]  # not before who answered is confirmed
     promise = (due + timedelta(days=6)).isoformat()
     r = calls.post(f"/{first['call_id']}/outcome", json={"agent_id": "ag-7", "outcome": "promise_to_pay",
                                                           "promise_date": promise, "promise_amount_cents": 200_000})

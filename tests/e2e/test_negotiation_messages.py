@@ -198,6 +198,10 @@ def test_a_negotiation_call_gives_the_agent_the_offers_and_the_link(platform: Pl
     call = eventually(queued, 30, what="the negotiation call in the agents' queue")
     assert call["debtor_id"] == invoice["debtor_id"] and call["step"] == "D+2"
     assert [(o["installments"], o["total_cents"]) for o in call["offers"]] == [(1, 20_000), (2, 20_000)]
-    assert "Podemos oferecer: à vista R$ 200,00 (desconto de R$ 4,13) ou 2x de R$ 100,00" in call["script"]
+    assert "Podemos oferecer: à vista R$ 200,00 (desconto de R$ 4,13) ou 2x R$ 100,00" in call["script"]
+    # Nothing about the debt before the debtor confirmed who answered (CDC art. 42).
+    opening = call["script_parts"]["opening"]
+    assert "R$" not in opening and "Academia" not in opening
+    assert call["script_parts"]["confirmed"].startswith("Obrigado")
     assert call["self_service_url"] and LINK.search(call["self_service_url"])
     open_link(platform, call["self_service_url"])

@@ -7,6 +7,7 @@ idempotency key, so the provider accepts it once; a confirmed one is never sent 
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -19,7 +20,7 @@ NOBODY = UUID(int=0)
 class Claim(StrEnum):
     NEW = "new"              # first time: send
     RETRY = "retry"          # recorded before, never confirmed (a crash or a retryable failure): send again
-    DONE = "done"            # already sent, failed or suppressed: a redelivery, do nothing
+    DONE = "done"            # already sent, failed, suppressed or held: a redelivery, do nothing
     IN_FLIGHT = "in-flight"  # this process is sending it right now
 
 
@@ -65,22 +66,50 @@ async def claim(conn: asyncpg.Connection, intents: Sequence[Intent], instance: U
     return claims
 
 
-async def finish(conn: asyncpg.Connection, outcomes: Sequence[Outcome]) -> set[UUID]:
-    """Records outcomes of steps still unconfirmed; returns those it recorded. A step another process
-    confirmed first (both sent it after a rebalance; the provider accepted it once) is left alone, so its
-    events are emitted once."""
+async def finish(conn: asyncpg.Connection, outcomes: Sequence[Outcome], at: datetime | None = None) -> set[UUID]:
+    """Records outcomes of steps still unconfirmed (being sent, or held); returns those it recorded. A step
+    another process confirmed first (both sent it after a rebalance; the provider accepted it once) is left
+    alone, so its events are emitted once. ``at``: the moment on the service's clock (channel intervals count
+    from it). A held message's command is forgotten with its outcome."""
     if not outcomes:
         return set()
     rows = await conn.fetch(
-        "UPDATE dispatch_attempts a SET status = u.status, reason = u.reason, done_at = now(), "
+        "UPDATE dispatch_attempts a SET status = u.status, reason = u.reason, done_at = now(), finished_at = $6, "
         "provider_id = coalesce(u.provider_id, a.provider_id), detail = a.detail || u.detail "
         "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[]) "
-        "AS u(step_id, status, reason, provider_id, detail) WHERE a.step_id = u.step_id AND a.status = 'sending' "
-        "RETURNING a.step_id",
+        "AS u(step_id, status, reason, provider_id, detail) WHERE a.step_id = u.step_id "
+        "AND a.status IN ('sending', 'held') RETURNING a.step_id",
         [o.step_id for o in outcomes], [o.status for o in outcomes], [o.reason for o in outcomes],
-        [o.provider_id for o in outcomes], [json.dumps(o.detail) for o in outcomes],
+        [o.provider_id for o in outcomes], [json.dumps(o.detail) for o in outcomes], at,
     )
+    recorded = {r["step_id"] for r in rows}
+    if recorded:
+        await conn.execute("DELETE FROM held_messages WHERE step_id = ANY($1::uuid[])", list(recorded))
+    return recorded
+
+
+async def reclaim(conn: asyncpg.Connection, step_ids: Sequence[UUID], instance: UUID) -> set[UUID]:
+    """Held steps whose moment came (or a release that died midway): this process sends them now."""
+    if not step_ids:
+        return set()
+    rows = await conn.fetch(
+        "UPDATE dispatch_attempts SET status = 'sending', claimed_by = $2, tries = tries + 1 "
+        "WHERE step_id = ANY($1::uuid[]) AND (status = 'held' OR (status = 'sending' AND claimed_by <> $2)) "
+        "RETURNING step_id", list(step_ids), instance)
     return {r["step_id"] for r in rows}
+
+
+async def last_sent(conn: asyncpg.Connection, channel: str,
+                    keys: Sequence[tuple[str, UUID]]) -> dict[tuple[str, UUID], datetime]:
+    """When each debtor's last message on this channel went out (the service's clock)."""
+    if not keys:
+        return {}
+    rows = await conn.fetch(
+        "SELECT a.tenant_id, a.debtor_id, max(a.finished_at) AS at FROM dispatch_attempts a "
+        "JOIN unnest($2::text[], $3::uuid[]) AS k(t, d) ON a.tenant_id = k.t AND a.debtor_id = k.d "
+        "WHERE a.channel = $1 AND a.status = 'sent' AND a.finished_at IS NOT NULL "
+        "GROUP BY a.tenant_id, a.debtor_id", channel, [k[0] for k in keys], [k[1] for k in keys])
+    return {(r["tenant_id"], r["debtor_id"]): r["at"] for r in rows}
 
 
 async def release(conn: asyncpg.Connection | asyncpg.Pool, step_ids: Sequence[UUID]) -> None:

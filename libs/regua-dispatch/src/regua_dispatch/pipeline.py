@@ -1,6 +1,8 @@
 """Dispatching a batch of contact commands on a text channel (SMS, WhatsApp):
 
-1. in one transaction: record every intent (the ledger), run the send-time gate, compose each message
+1. in one transaction: record every intent (the ledger), drop the invoices whose case is stopped or paused
+   (cases.screen), run the send-time gate (gate: hours, holidays, intervals, opt-outs, invalid contacts,
+   mobiles only), hold until the next allowed moment what may not go out now (holds), compose each message
    (template, window) and finish at once what will not be sent (suppressed, failed);
 2. call the provider for the rest, concurrently, each with its step id as idempotency key;
 3. in one transaction: record the outcomes and their events (outbox).
@@ -12,8 +14,8 @@ import asyncio
 import collections
 import logging
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -21,10 +23,12 @@ from uuid import UUID
 import asyncpg
 from prometheus_client import Counter
 
-from regua_compliance import ContactPolicy
+from regua_compliance import ContactPolicy, PastContact
 from regua_contracts import topics
-from regua_contracts.contacts import CONTACT_REQUESTED, ContactRequested, step_label
-from regua_dispatch import events, facts, ledger
+from regua_contracts.contacts import CONTACT_REQUESTED, ContactRequested, Recipient, step_label
+from regua_dispatch import cases, events, facts, holds, ledger
+from regua_dispatch.cases import install_case_states
+from regua_dispatch.clock import follow_clock
 from regua_dispatch.ledger import Claim, Intent, Outcome
 from regua_dispatch.provider import ProviderUnavailable
 from regua_platform import outbox
@@ -91,33 +95,62 @@ class Dispatcher:
             observe(self.clock, command.occurred_at)
         # A claim token per batch: a batch retried after an error (or redelivered to another process) takes
         # its unconfirmed steps over and sends them again with the same idempotency key.
-        messages = await self._prepare(commands, uuid.uuid4())
-        results = await asyncio.gather(*(self._send(c, m) for c, m in messages))
-        unavailable = await self._confirm([(c, m, r) for (c, m), r in zip(messages, results, strict=True)])
+        unavailable = await self.dispatch(commands)
         return [Rejection(first[c.step_id].record, reason) for c, reason in unavailable]
 
-    async def _prepare(self, commands: list[ContactRequested], claimer: UUID) -> list[tuple[ContactRequested, Message]]:
+    async def dispatch(self, commands: list[ContactRequested]) -> list[tuple[ContactRequested, str]]:
+        """Commands as they come (distinct steps): sent, held, or finished; returns those whose provider
+        stayed unavailable, with why."""
+        return await self._dispatch(commands, uuid.uuid4(), released=False)
+
+    async def release(self, commands: list[ContactRequested]) -> None:
+        """Held commands whose moment came (holds.release_loop): through every check again, then sent. One
+        whose provider stays unavailable keeps its lease and is tried again when the lease ends."""
+        unavailable = await self._dispatch(commands, uuid.uuid4(), released=True)
+        for c, why in unavailable:
+            log.warning("a released message could not be sent; it stays held",
+                        extra={"channel": self.adapter.channel, "step_id": str(c.step_id), "reason": why})
+
+    async def _dispatch(self, commands: list[ContactRequested], claimer: UUID,
+                        released: bool) -> list[tuple[ContactRequested, str]]:
+        messages = await self._prepare(commands, claimer, released)
+        results = await asyncio.gather(*(self._send(c, m) for c, m in messages))
+        return await self._confirm([(c, m, r) for (c, m), r in zip(messages, results, strict=True)], released)
+
+    async def _claim(self, conn: asyncpg.Connection, commands: list[ContactRequested], claimer: UUID,
+                     released: bool) -> list[ContactRequested]:
+        if released:
+            mine = await ledger.reclaim(conn, [c.step_id for c in commands], claimer)
+            return [c for c in commands if c.step_id in mine]
+        channel = self.adapter.channel
+        claims = await ledger.claim(conn, [Intent(c.step_id, c.tenant_id, c.recipient.debtor_id, channel,
+                                                  c.step_key, self.adapter.address_key(c)) for c in commands],
+                                    claimer)
+        todo = [c for c in commands if claims[c.step_id] in (Claim.NEW, Claim.RETRY)]
+        retried = sum(claims[c.step_id] is Claim.RETRY for c in todo)
+        if retried:
+            UNCONFIRMED.labels(channel).inc(retried)
+        return todo
+
+    async def _prepare(self, commands: list[ContactRequested], claimer: UUID,
+                       released: bool) -> list[tuple[ContactRequested, Message]]:
         channel, at = self.adapter.channel, self.clock.now()
         async with self.pool.acquire() as conn, conn.transaction():
-            claims = await ledger.claim(conn, [Intent(c.step_id, c.tenant_id, c.recipient.debtor_id, channel,
-                                                      c.step_key, self.adapter.address_key(c)) for c in commands],
-                                        claimer)
-            todo = [c for c in commands if claims[c.step_id] in (Claim.NEW, Claim.RETRY)]
-            retried = sum(claims[c.step_id] is Claim.RETRY for c in todo)
-            if retried:
-                UNCONFIRMED.labels(channel).inc(retried)
-            known = await facts.load(conn, [(c.tenant_id, c.recipient.debtor_id) for c in todo],
-                                     {(c.tenant_id, c.recipient.debtor_id): c.recipient.state for c in todo})
+            todo = await self._claim(conn, commands, claimer, released)
+            verdicts = await gate(conn, channel, todo, at, self.policy)
             finished: list[tuple[ContactRequested, Outcome]] = []
-            allowed = []
+            allowed: list[ContactRequested] = []
+            held: list[holds.Hold] = []
             for c in todo:
-                rule = facts.send_time_block(channel, at, known[(c.tenant_id, c.recipient.debtor_id)], self.policy)
+                v = verdicts[c.step_id]
                 if self.adapter.address_key(c) is None:
                     finished.append((c, Outcome(c.step_id, "suppressed", f"no {facts.CONTACT_OF[channel]} number")))
-                elif rule is not None:
-                    finished.append((c, Outcome(c.step_id, "suppressed", rule)))
+                elif isinstance(v, holds.Hold):
+                    held.append(v)
+                elif isinstance(v, str):
+                    finished.append((c, Outcome(c.step_id, "suppressed", v)))
                 else:
-                    allowed.append(c)
+                    allowed.append(v)
             composed = await self.adapter.compose(conn, allowed, at) if allowed else {}
             ready = []
             for c in allowed:
@@ -126,6 +159,7 @@ class Dispatcher:
                     finished.append((c, Outcome(c.step_id, "failed", message.reason)))
                 else:
                     ready.append((c, message))
+            await holds.hold(conn, channel, held, at)
             await self._record(conn, finished, at)
         return ready
 
@@ -137,7 +171,7 @@ class Dispatcher:
                 return exc
 
     async def _confirm(self, results: list[tuple[ContactRequested, Message, Sent | Failed | ProviderUnavailable]],
-                       ) -> list[tuple[ContactRequested, str]]:
+                       released: bool = False) -> list[tuple[ContactRequested, str]]:
         at = self.clock.now()
         unavailable = [(c, str(r)) for c, _, r in results if isinstance(r, ProviderUnavailable)]
         done: list[tuple[ContactRequested, Outcome]] = []
@@ -150,23 +184,27 @@ class Dispatcher:
                 invalid += [(c, r)] if r.contact_invalid else []
         async with self.pool.acquire() as conn, conn.transaction():
             recorded = await self._record(conn, done, at)
+            contact = facts.CONTACT_OF[self.adapter.channel]
             for c, r in [(c, r) for c, r in invalid if c.step_id in recorded]:
-                await facts.record_invalid(conn, c.tenant_id, c.recipient.debtor_id,
-                                           facts.CONTACT_OF[self.adapter.channel], r.reason)
+                await facts.record_invalid(conn, c.tenant_id, c.recipient.debtor_id, contact, r.reason,
+                                           facts.address_of(c.recipient, contact))
                 await outbox.add(conn, events.failed(c.tenant_id, c.step_id, self.adapter.channel,
                                                      c.recipient.debtor_id, r.reason, True, at))
             if unavailable:
-                # The next delivery (a replay from the dead-letter topic) may send again, same idempotency key.
+                # The next delivery (a replay from the dead-letter topic, or the release loop once the lease
+                # ends) may send again, same idempotency key.
                 await ledger.release(conn, [c.step_id for c, _ in unavailable])
-                await outbox.add(conn, [events.attempted(c, "failed", f"dead-lettered: {why}", at)
-                                        for c, why in unavailable])
+                if not released:
+                    await outbox.add(conn, [events.attempted(c, "failed", f"dead-lettered: {why}", at)
+                                            for c, why in unavailable])
         for c, _ in unavailable:
-            MESSAGES.labels(self.adapter.channel, step_label(c.step_key), "dead-lettered").inc()
+            MESSAGES.labels(self.adapter.channel, step_label(c.step_key),
+                            "held: provider unavailable" if released else "dead-lettered").inc()
         return unavailable
 
     async def _record(self, conn: asyncpg.Connection, finished: list[tuple[ContactRequested, Outcome]],
                       at: datetime) -> set[UUID]:
-        recorded = await ledger.finish(conn, [o for _, o in finished])
+        recorded = await ledger.finish(conn, [o for _, o in finished], at)
         mine = [(c, o) for c, o in finished if c.step_id in recorded]
         messages: list[OutboxMessage] = [events.attempted(c, o.status, o.reason or "", at) for c, o in mine]
         await outbox.add(conn, messages)
@@ -175,8 +213,64 @@ class Dispatcher:
         return recorded
 
 
+Gated = ContactRequested | holds.Hold | str
+
+
+async def gate(conn: asyncpg.Connection, channel: str, commands: Sequence[ContactRequested], at: datetime,
+               policy: ContactPolicy) -> dict[UUID, Gated]:
+    """Every check just before the provider call, per step: the command to send now (without the invoices
+    whose case is stopped or paused), a Hold until the next allowed moment, or why it is suppressed."""
+    if not commands:
+        return {}
+    by_tenant: dict[str, list[Recipient]] = {}
+    for c in commands:
+        by_tenant.setdefault(c.tenant_id, []).append(c.recipient)
+    for tenant_id, recipients in by_tenant.items():
+        await facts.remember(conn, tenant_id, recipients)
+    screened = await cases.screen_all(conn, commands)
+    keys = [(c.tenant_id, c.recipient.debtor_id) for c in commands]
+    known = await facts.load(conn, keys, {(c.tenant_id, c.recipient.debtor_id): c.recipient for c in commands})
+    last = await ledger.last_sent(conn, channel, keys) if channel in policy.min_interval else {}
+    out: dict[UUID, Gated] = {}
+    for c in commands:
+        s = screened[c.step_id]
+        if s.command is None:
+            out[c.step_id] = s.reason or "case closed"
+            continue
+        key = (c.tenant_id, c.recipient.debtor_id)
+        debtor = known[key]
+        if key in last:
+            debtor = replace(debtor, history=(PastContact(channel, last[key]),))
+        verdict = facts.send_time(channel, at, debtor, policy, s.command)
+        if verdict.send:
+            out[c.step_id] = s.command
+        elif verdict.until is not None:
+            out[c.step_id] = holds.Hold(c, verdict.rule or "", verdict.until)
+        else:
+            out[c.step_id] = verdict.rule or "blocked"
+    return out
+
+
 def install_dispatcher(runtime: Runtime, dispatcher: Dispatcher) -> None:
-    """Consumes the channel's contact commands (group dispatch-<channel>)."""
+    """Consumes the channel's contact commands (group dispatch-<channel>), keeps the state of the cases (held
+    messages about a case that stops or pauses are withdrawn), follows the simulated clock, and hands the
+    release loop (holds.release_job) its pipeline."""
     channel = dispatcher.adapter.channel
+    runtime.extras["release"] = dispatcher.release
+    install_case_states(runtime, channel, withdrawer(channel, dispatcher.clock), _observer(dispatcher.clock))
+    follow_clock(runtime, channel, dispatcher.clock)
     subscribe(runtime.broker, runtime.settings, topic=topics.contact_commands(channel),
               group_id=f"dispatch-{channel}", adapter=CONTACT_REQUESTED, handler=dispatcher.handle)
+
+
+def _observer(clock: Clock) -> Callable[[datetime], None]:
+    return lambda at: observe(clock, at)
+
+
+def withdrawer(channel: str, clock: Clock) -> cases.OnBlocked:
+    """What a text channel does when cases stop or pause: withdraw the held messages about them."""
+
+    async def on_blocked(conn: asyncpg.Connection, blocked: list[cases.Blocked], at: datetime) -> None:
+        await holds.withdraw(conn, channel, [b.invoice_id for b in blocked], max(at, clock.now()))
+
+    return on_blocked

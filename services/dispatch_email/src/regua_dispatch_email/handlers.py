@@ -17,9 +17,10 @@ from prometheus_client import Counter
 
 from regua_compliance import ContactPolicy
 from regua_contracts.contacts import ContactOptedOut, ContactRequested, step_label
-from regua_dispatch import events, facts, ledger
+from regua_dispatch import events, facts, holds, ledger
 from regua_dispatch.events import contact_fact
 from regua_dispatch.ledger import Claim, Intent, Outcome
+from regua_dispatch.pipeline import gate
 from regua_dispatch_email.rendering import EmailRenderer, UnknownTemplate, build_message
 from regua_dispatch_email.smtp import PermanentSendFailure, SmtpSender
 from regua_platform import links, outbox
@@ -48,25 +49,35 @@ class Dispatcher:
                            self.link_secret)
         return f"{self.public_base_url}/unsubscribe/{token}"
 
-    async def dispatch(self, command: ContactRequested) -> None:
+    async def dispatch(self, command: ContactRequested, released: bool = False) -> None:
+        """One command from the topic, or (``released``) a held one whose moment came: every check runs just
+        before the send; what may not go out now is held until the next allowed moment (holds)."""
         observe(self.clock, command.occurred_at)
         message_id = f"<{command.step_id}@regua>"
         who = command.recipient
         async with self.pool.acquire() as conn, conn.transaction():
-            claims = await ledger.claim(conn, [Intent(command.step_id, command.tenant_id, who.debtor_id, "email",
-                                                      command.step_key, who.email)], self.instance)
-            claim = claims[command.step_id]
-            if claim in (Claim.DONE, Claim.IN_FLIGHT):
-                return
+            if released:
+                if not await ledger.reclaim(conn, [command.step_id], self.instance):
+                    return
+                claim = Claim.NEW
+            else:
+                claims = await ledger.claim(conn, [Intent(command.step_id, command.tenant_id, who.debtor_id,
+                                                          "email", command.step_key, who.email)], self.instance)
+                claim = claims[command.step_id]
+                if claim in (Claim.DONE, Claim.IN_FLIGHT):
+                    return
             if not who.email:
                 await self._finish(conn, command, "suppressed", "no e-mail address")
                 return
-            key = (command.tenant_id, who.debtor_id)
-            known = await facts.load(conn, [key], {key: who.state})
-            rule = facts.send_time_block("email", self.clock.now(), known[key], self.policy)
-            if rule is not None:
-                await self._finish(conn, command, "suppressed", rule)
+            now = self.clock.now()
+            verdict = (await gate(conn, "email", [command], now, self.policy))[command.step_id]
+            if isinstance(verdict, holds.Hold):
+                await holds.hold(conn, "email", [verdict], now)
                 return
+            if isinstance(verdict, str):
+                await self._finish(conn, command, "suppressed", verdict)
+                return
+            command = verdict  # without the invoices whose case stopped or paused
         if claim is Claim.RETRY:
             RETRIES.inc()
             log.warning("retrying an unconfirmed attempt", extra={"step_id": str(command.step_id)})
@@ -79,6 +90,16 @@ class Dispatcher:
                 await self._finish(conn, command, "failed", str(exc))
             return
         await self._send(command, message, message_id)
+
+    async def release(self, commands: list[ContactRequested]) -> None:
+        """Held e-mails whose moment came (holds.release_loop). One whose server stays unavailable keeps its
+        lease and is tried again when the lease ends."""
+        for command in commands:
+            try:
+                await self.dispatch(command, released=True)
+            except TransientError:
+                log.warning("a released e-mail could not be sent; it stays held",
+                            extra={"step_id": str(command.step_id)})
 
     async def _send(self, command: ContactRequested, message: EmailMessage, message_id: str) -> None:
         """The 'sent' record is staged in a transaction that commits together with the end of DATA."""
@@ -130,13 +151,13 @@ class Dispatcher:
                       outcome: Literal["sent", "failed", "suppressed"], reason: str | None,
                       message_id: str | None = None) -> None:
         if await ledger.finish(conn, [Outcome(command.step_id, outcome, reason, message_id,
-                                              {"template": command.template})]):
+                                              {"template": command.template})], self.clock.now()):
             await outbox.add(conn, [events.attempted(command, outcome, reason or "", self.clock.now())])
             SENT.labels(step_label(command.step_key), outcome).inc()
 
     async def _invalidate(self, conn: asyncpg.Connection, command: ContactRequested, reason: str) -> None:
         debtor_id = command.recipient.debtor_id
-        await facts.record_invalid(conn, command.tenant_id, debtor_id, "email", reason)
+        await facts.record_invalid(conn, command.tenant_id, debtor_id, "email", reason, command.recipient.email)
         await outbox.add(conn, events.failed(command.tenant_id, command.step_id, "email", debtor_id, reason, True,
                                              self.clock.now()))
 

@@ -44,7 +44,7 @@ async def next_call(request: Request, body: NextCallIn, tenant: TenantDep) -> di
                                    _today(runtime), runtime.settings, runtime.extras["policy"])
     if row is None:
         return Response(status_code=204)
-    return handlers.view(row, _today(runtime))
+    return handlers.view(row, _today(runtime), runtime.extras["clock"].now())
 
 
 @router.post("/{call_id}/outcome")
@@ -61,7 +61,7 @@ async def record_outcome(request: Request, call_id: UUID, body: OutcomeIn, tenan
         raise ApiError(404, "call_id", "no such call") from exc
     except handlers.NotYours as exc:
         raise ApiError(409, "agent_id", str(exc)) from exc
-    return handlers.view(row, _today(runtime))
+    return handlers.view(row, _today(runtime), runtime.extras["clock"].now())
 
 
 @router.get("/{call_id}")
@@ -70,4 +70,4 @@ async def get_call(request: Request, call_id: UUID, tenant: TenantDep) -> dict[s
     row = await store.task(runtime.pool, tenant.id, call_id)
     if row is None:
         raise ApiError(404, "call_id", "no such call")
-    return handlers.view(row, _today(runtime))
+    return handlers.view(row, _today(runtime), runtime.extras["clock"].now())

@@ -2,6 +2,7 @@
 allows now (call caps, quiet period, hours, opt-out, invalid phone); record the call's outcome."""
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -11,18 +12,20 @@ import asyncpg
 from prometheus_client import Counter
 
 from regua_compliance import ContactPolicy, evaluate
+from regua_contracts.common import Creditor, InvoiceSummary
 from regua_contracts.contacts import (
     CallOutcome,
     CallOutcomeRecorded,
     ContactAttempted,
     ContactInvalidated,
     OfferSummary,
+    Recipient,
 )
-from regua_dispatch import facts, offers
+from regua_dispatch import cases, facts
 from regua_dispatch.events import contact_fact
-from regua_dispatch.formatting import br_date, brl, cnpj
 from regua_dispatch_phone import store
 from regua_dispatch_phone.domain import after_call, check_outcome, is_conversation
+from regua_dispatch_phone.script import call_script
 from regua_platform import outbox
 from regua_platform.settings import Settings
 
@@ -51,20 +54,26 @@ class Outcome:
 
 async def next_call(pool: asyncpg.Pool, tenant_id: str, agent_id: str, now: datetime, today: date,
                     settings: Settings, policy: ContactPolicy) -> asyncpg.Record | None:
+    """The best call allowed now. Before a task is offered: the invoices whose case is stopped or paused are
+    dropped from it (a task left with none is withdrawn, suppressed with the reason), and the compliance gate
+    runs with the calls made to the person for any creditor (caps, quiet period), their hours and zone,
+    opt-outs and invalid phones (for any creditor: the number itself)."""
     stale = now - timedelta(minutes=settings.phone_assignment_minutes)
     async with pool.acquire() as conn, conn.transaction():
         rows = await store.candidates(conn, tenant_id, now, today, stale, CANDIDATES)
         if not rows:
             return None
-        debtors = list({r["debtor_id"] for r in rows})
-        known = await facts.load(conn, [(tenant_id, d) for d in debtors],
-                                 {(tenant_id, r["debtor_id"]): json.loads(r["recipient"]).get("state") for r in rows})
-        history = await store.calls_of(conn, tenant_id, debtors, now - HISTORY)
+        recipients = {(tenant_id, r["debtor_id"]): Recipient.model_validate_json(r["recipient"]) for r in rows}
+        known = await facts.load(conn, list(recipients), recipients)
+        history = await store.calls_of(conn, rows, now - HISTORY)
         busy = await store.busy_debtors(conn, tenant_id, stale)
+        states = await cases.load(conn, [i for r in rows for i in r["invoice_ids"]])
         for row in rows:
             if row["debtor_id"] in busy:
                 continue
-            debtor = replace(known[(tenant_id, row["debtor_id"])], history=history.get(row["debtor_id"], ()))
+            if not await _screened(conn, row, states, now):
+                continue
+            debtor = replace(known[(tenant_id, row["debtor_id"])], history=history.get(row["step_id"], ()))
             decision = evaluate("phone", now, debtor, policy)
             if decision.allowed:
                 await store.assign(conn, row["step_id"], agent_id, now)
@@ -74,13 +83,50 @@ async def next_call(pool: asyncpg.Pool, tenant_id: str, agent_id: str, now: date
                 await store.postpone(conn, row["step_id"], decision.retry_at, decision.rule)
                 QUEUE.labels(f"held: {decision.rule}").inc()
             else:
-                await store.cancel(conn, row["step_id"], decision.rule)
-                await outbox.add(conn, [contact_fact(ContactAttempted(
-                    occurred_at=now, tenant_id=tenant_id, step_id=row["step_id"], step_key=row["step_key"],
-                    channel="phone", debtor_id=row["debtor_id"], invoice_ids=_invoice_ids(row),
-                    outcome="suppressed", reason=f"{decision.rule} (phone)"), row["debtor_id"])])
+                await _withdraw(conn, row, f"{decision.rule} (phone)", now)
                 QUEUE.labels(f"cancelled: {decision.rule}").inc()
     return None
+
+
+def _invoices(row: asyncpg.Record) -> list[InvoiceSummary]:
+    return [InvoiceSummary.model_validate(i) for i in json.loads(row["invoices"])]
+
+
+async def _screened(conn: asyncpg.Connection, row: asyncpg.Record, states: dict[UUID, cases.CaseState],
+                    now: datetime) -> bool:
+    """Drops the task's invoices whose case is stopped or paused; False when none is left (withdrawn)."""
+    invoices = _invoices(row)
+    kept = [i for i in invoices
+            if (state := states.get(i.invoice_id)) is None or state.blocks(row["emitted_at"]) is None]
+    if len(kept) == len(invoices):
+        return True
+    if kept:
+        await store.narrow(conn, row["step_id"], kept)
+        return True
+    reasons = sorted({why for i in invoices if (why := states[i.invoice_id].blocks(row["emitted_at"]))})
+    await _withdraw(conn, row, "; ".join(reasons), now)
+    QUEUE.labels("withdrawn: case").inc()
+    return False
+
+
+async def _withdraw(conn: asyncpg.Connection, row: asyncpg.Record, reason: str, now: datetime) -> None:
+    await store.cancel(conn, row["step_id"], reason)
+    await outbox.add(conn, [contact_fact(ContactAttempted(
+        occurred_at=now, tenant_id=row["tenant_id"], step_id=row["step_id"], step_key=row["step_key"],
+        channel="phone", debtor_id=row["debtor_id"], invoice_ids=_invoice_ids(row),
+        outcome="suppressed", reason=reason), row["debtor_id"])])
+
+
+async def withdraw_queued(conn: asyncpg.Connection, invoice_ids: Sequence[UUID], now: datetime) -> int:
+    """Cases stopped or paused: the calls still waiting for an agent about them alone are withdrawn at once,
+    each recorded as suppressed with the reason; a task with other invoices loses these. A call an agent has
+    taken is the agent's to finish."""
+    rows = await store.queued_about(conn, invoice_ids)
+    states = await cases.load(conn, [i for r in rows for i in r["invoice_ids"]])
+    withdrawn = 0
+    for row in rows:
+        withdrawn += not await _screened(conn, row, states, now)
+    return withdrawn
 
 
 async def record_outcome(pool: asyncpg.Pool, tenant_id: str, step_id: UUID, call: Outcome, now: datetime,
@@ -102,8 +148,9 @@ async def record_outcome(pool: asyncpg.Pool, tenant_id: str, step_id: UUID, call
             invoice_ids=_invoice_ids(row), outcome=call.outcome, agent_id=call.agent_id, called_at=now,
             promise_date=call.promise_date, promise_amount_cents=call.promise_amount_cents,
             callback_at=call.callback_at), debtor_id)]
+        phone = json.loads(row["recipient"]).get("phone")
         if call.outcome == "wrong_number" and await facts.record_invalid(conn, tenant_id, debtor_id, "phone",
-                                                                         "wrong number (agent)"):
+                                                                         "wrong number (agent)", phone):
             found.append(contact_fact(ContactInvalidated(occurred_at=now, tenant_id=tenant_id, debtor_id=debtor_id,
                                                          contact="phone", reason="wrong number (agent)"), debtor_id))
         await outbox.add(conn, found)
@@ -117,20 +164,16 @@ def _invoice_ids(row: asyncpg.Record) -> list[UUID]:
     return [UUID(i["invoice_id"]) for i in json.loads(row["invoices"])]
 
 
-def view(row: asyncpg.Record, today: date) -> dict[str, Any]:
-    """A call as an agent sees it, with the opening that names the creditor (CDC art. 42-A) and, on a
-    negotiation call, the offers to state with their deadline and the link to send."""
+def view(row: asyncpg.Record, today: date, now: datetime) -> dict[str, Any]:
+    """A call as an agent sees it, with the script (regua_dispatch_phone.script): who answered is confirmed
+    before the creditor (CDC art. 42-A), the invoices or any amount is named (CDC art. 42); on a negotiation
+    call, the offers to state with their deadline and the link to send."""
     recipient, creditor = json.loads(row["recipient"]), json.loads(row["creditor"])
     invoices = json.loads(row["invoices"])
     offered = [OfferSummary.model_validate(o) for o in json.loads(row["offers"])]
-    total = brl(row["total_cents"])
-    script = (f"Bom dia! Falo com {recipient['name']}? Falo em nome de {creditor['name']}, CNPJ "
-              f"{cnpj(creditor['cnpj'])}, {creditor['address']}, sobre {len(invoices)} fatura(s) em aberto, "
-              f"total de {total}.")
-    if offered:
-        ends = offers.deadline(offered)
-        script += (f" Podemos oferecer: {offers.describe_all(offered)}; proposta válida até "
-                   f"{br_date(ends) if ends else ''}.")
+    script = call_script(Recipient.model_validate(recipient), Creditor.model_validate(creditor),
+                         [InvoiceSummary.model_validate(i) for i in invoices], offered, now,
+                         self_service_url=row["self_service_url"])
     return {
         "call_id": str(row["step_id"]), "status": row["status"], "debtor_id": str(row["debtor_id"]),
         "name": recipient["name"], "phone": recipient.get("phone"), "state": recipient.get("state"),
@@ -139,5 +182,7 @@ def view(row: asyncpg.Record, today: date) -> dict[str, Any]:
         "template": row["template"], "tone": row["tone"], "calls_made": row["calls"], "outcome": row["outcome"],
         "agent_id": row["agent_id"], "not_before": row["not_before"].isoformat(),
         "offers": [o.model_dump(mode="json") for o in offered], "self_service_url": row["self_service_url"],
-        "script": script,
+        "script": script.text,
+        "script_parts": {"opening": script.opening, "not_the_debtor": script.not_the_debtor,
+                         "confirmed": script.confirmed},
     }

@@ -8,7 +8,8 @@ from uuid import UUID
 import asyncpg
 
 from regua_compliance import PastContact
-from regua_contracts.contacts import ContactRequested
+from regua_contracts.common import InvoiceSummary
+from regua_contracts.contacts import ContactRequested, Recipient
 from regua_dispatch_phone.domain import PRIORITY_SQL
 
 DebtorKey = tuple[str, UUID]
@@ -20,10 +21,12 @@ async def enqueue(conn: asyncpg.Connection, commands: Sequence[ContactRequested]
         return 0
     rows = await conn.fetch(
         "INSERT INTO call_tasks (step_id, tenant_id, debtor_id, step_key, template, tone, recipient, creditor, "
-        "invoices, total_cents, oldest_due, not_before, offers, self_service_url, status) "
-        "SELECT *, 'queued' FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[], "
+        "invoices, total_cents, oldest_due, not_before, offers, self_service_url, person_key, emitted_at, invoice_ids, "
+        "status) SELECT s, t, d, k, tp, tn, r, c, i, tc, od, nb, o, u, pk, ea, "
+        "ARRAY(SELECT (e ->> 'invoice_id')::uuid FROM jsonb_array_elements(i) e), 'queued' "
+        "FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[], "
         "$7::jsonb[], $8::jsonb[], $9::jsonb[], $10::bigint[], $11::date[], $12::timestamptz[], $13::jsonb[], "
-        "$14::text[]) "
+        "$14::text[], $15::text[], $16::timestamptz[]) AS x(s, t, d, k, tp, tn, r, c, i, tc, od, nb, o, u, pk, ea) "
         "ON CONFLICT (step_id) DO NOTHING RETURNING step_id",
         [c.step_id for c in commands], [c.tenant_id for c in commands], [c.recipient.debtor_id for c in commands],
         [c.step_key for c in commands], [c.template for c in commands], [c.tone for c in commands],
@@ -32,9 +35,31 @@ async def enqueue(conn: asyncpg.Connection, commands: Sequence[ContactRequested]
         [sum(i.amount_cents for i in c.invoices) for c in commands],
         [min(i.due_date for i in c.invoices) for c in commands], [c.scheduled_for for c in commands],
         [json.dumps([o.model_dump(mode="json") for o in c.offers]) for c in commands],
-        [c.self_service_url for c in commands],
+        [c.self_service_url for c in commands], [person_key(c.tenant_id, c.recipient) for c in commands],
+        [c.occurred_at for c in commands],
     )
     return len(rows)
+
+
+def person_key(tenant_id: str, recipient: Recipient) -> str:
+    """Whose calls count together: the person behind the debtor (every creditor), else the debtor."""
+    return str(recipient.person_id) if recipient.person_id else f"{tenant_id}:{recipient.debtor_id}"
+
+
+async def queued_about(conn: asyncpg.Connection, invoice_ids: Sequence[UUID]) -> list[asyncpg.Record]:
+    """Tasks still waiting for an agent (not taken) about any of these invoices, locked."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT * FROM call_tasks WHERE status = 'queued' AND invoice_ids && $1::uuid[] FOR UPDATE",
+        list(invoice_ids))
+    return rows
+
+
+async def narrow(conn: asyncpg.Connection, step_id: UUID, invoices: Sequence[InvoiceSummary]) -> None:
+    """The task without the invoices whose case stopped or paused."""
+    await conn.execute(
+        "UPDATE call_tasks SET invoices = $2::jsonb, invoice_ids = $3::uuid[], total_cents = $4, oldest_due = $5 "
+        "WHERE step_id = $1", step_id, json.dumps([i.model_dump(mode="json") for i in invoices]),
+        [i.invoice_id for i in invoices], sum(i.amount_cents for i in invoices), min(i.due_date for i in invoices))
 
 
 async def latest_time(pool: asyncpg.Pool) -> datetime | None:
@@ -66,13 +91,19 @@ async def busy_debtors(conn: asyncpg.Connection, tenant_id: str, stale_before: d
     return {r["debtor_id"] for r in rows}
 
 
-async def calls_of(conn: asyncpg.Connection, tenant_id: str, debtor_ids: Sequence[UUID],
+async def calls_of(conn: asyncpg.Connection, tasks: Sequence[asyncpg.Record],
                    since: datetime) -> dict[UUID, tuple[PastContact, ...]]:
-    rows = await conn.fetch("SELECT debtor_id, called_at, conversation FROM calls WHERE tenant_id = $1 "
-                            "AND debtor_id = ANY($2::uuid[]) AND called_at > $3", tenant_id, list(debtor_ids), since)
+    """Per task (step id): the calls made since ``since`` to its person, whichever creditor they were for,
+    and to its debtor (a call recorded before the person was known counts too)."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT ON (c.id, t.s) t.s AS step_id, c.called_at, c.conversation FROM calls c "
+        "JOIN unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[]) AS t(s, p, tn, d) "
+        "ON c.person_key = t.p OR (c.tenant_id = t.tn AND c.debtor_id = t.d) WHERE c.called_at > $5",
+        [t["step_id"] for t in tasks], [t["person_key"] for t in tasks], [t["tenant_id"] for t in tasks],
+        [t["debtor_id"] for t in tasks], since)
     out: dict[UUID, list[PastContact]] = {}
     for r in rows:
-        out.setdefault(r["debtor_id"], []).append(PastContact("phone", r["called_at"], r["conversation"]))
+        out.setdefault(r["step_id"], []).append(PastContact("phone", r["called_at"], r["conversation"]))
     return {k: tuple(v) for k, v in out.items()}
 
 
@@ -100,9 +131,10 @@ async def task(conn: asyncpg.Connection | asyncpg.Pool, tenant_id: str, step_id:
 
 async def record_call(conn: asyncpg.Connection, row: asyncpg.Record, agent_id: str, outcome: str,
                       conversation: bool, at: datetime) -> None:
-    await conn.execute("INSERT INTO calls (tenant_id, debtor_id, step_id, agent_id, outcome, conversation, called_at) "
-                       "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                       row["tenant_id"], row["debtor_id"], row["step_id"], agent_id, outcome, conversation, at)
+    await conn.execute("INSERT INTO calls (tenant_id, debtor_id, step_id, agent_id, outcome, conversation, called_at, "
+                       "person_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                       row["tenant_id"], row["debtor_id"], row["step_id"], agent_id, outcome, conversation, at,
+                       row["person_key"])
 
 
 async def settle(conn: asyncpg.Connection, step_id: UUID, status: str, not_before: datetime | None,

@@ -4,6 +4,7 @@
 from regua_contracts import topics
 from regua_dispatch.api import ping_router, templates_router
 from regua_dispatch.facts import install_contact_facts
+from regua_dispatch.holds import release_job
 from regua_dispatch.pipeline import Dispatcher, install_dispatcher
 from regua_dispatch.provider import ProviderClient, RetryPolicy
 from regua_dispatch.registry import TemplateRegistry, load_defaults
@@ -40,6 +41,7 @@ SPEC = ServiceSpec(
     libraries=["regua_dispatch"],
     topics=topics.all_topics(),
     wire=_wire,
+    background=[release_job("sms")],
     routers=[api.router, templates_router(), ping_router],
     title="Régua — SMS dispatcher",
 )
