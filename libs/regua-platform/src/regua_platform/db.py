@@ -2,10 +2,11 @@
 
 import asyncpg
 
-#: Database failures a background loop outlives: the server or the network away, or a lock conflict PostgreSQL
-#: broke by rolling one transaction back whole.
+#: Database failures a background loop or a consumer outlives: the server or the network away, the server
+#: starting up or shutting down ("the database system is starting up"), or a lock conflict PostgreSQL broke by
+#: rolling one transaction back whole. No record is to blame: retry the whole unit of work.
 RETRYABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.DeadlockDetectedError,
-             asyncpg.SerializationError)
+             asyncpg.SerializationError, asyncpg.exceptions.OperatorInterventionError)
 
 
 async def create_pool(dsn: str, schema: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:

@@ -4,8 +4,10 @@ A subscriber's handler receives a batch of parsed events and returns the ones it
 reasons; records that do not parse are rejected here. Rejections go to ``<topic>.dlq`` with the reason in
 the ``x-dlq-reason`` header and the original bytes as value. Infrastructure errors (database or broker
 down) are retried with exponential backoff for as long as it takes; any other error isolates the failing
-record by retrying one record at a time, and sends only that record to the dead-letter topic. Offsets are
-committed only after the whole batch is handled, so a crash redelivers (consumers are idempotent).
+record by retrying one record at a time, and sends only that record to the dead-letter topic; a record that
+must wait (TransientError) is parked and retried aside, so no partition stalls behind one record. Records over
+REGUA_KAFKA_MAX_RECORD_BYTES are dead-lettered unread. Offsets are committed only after the whole batch is
+handled (dead letters and parked records written first), so a crash redelivers (consumers are idempotent).
 """
 
 import asyncio
@@ -13,9 +15,8 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
-import asyncpg
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
@@ -28,8 +29,12 @@ from prometheus_client import REGISTRY, Counter
 from pydantic import TypeAdapter, ValidationError
 
 from regua_contracts.topics import dead_letter
+from regua_platform.db import RETRYABLE
 from regua_platform.errors import describe
 from regua_platform.settings import Settings
+
+if TYPE_CHECKING:
+    from regua_platform.parking import ParkingLot
 
 log = logging.getLogger(__name__)
 E = TypeVar("E")
@@ -39,11 +44,15 @@ RETRIES = Counter("regua_consumer_retries_total", "Handler retries after an erro
 
 
 class TransientError(Exception):
-    """Raised by a handler for a failure worth retrying until it clears (a provider or server is down)."""
+    """Raised by a handler when a record must wait for something (a provider down, an event not read yet).
+    Retried in place a few times; then the record is parked (regua_platform.parking) and retried with a
+    growing backoff while the partition goes on; a record that waits too long is dead-lettered."""
 
 
-TRANSIENT = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, KafkaError, TimeoutError,
-             TransientError)
+#: Failures of the service's surroundings (database, network, broker): retried for as long as it takes.
+RETRYABLE_INFRA = (*RETRYABLE, KafkaError, TimeoutError)
+#: Everything worth retrying rather than dead-lettering at once.
+TRANSIENT = (*RETRYABLE_INFRA, TransientError)
 
 
 @dataclass(frozen=True)
@@ -132,50 +141,15 @@ def subscribe(
     adapter: TypeAdapter[E],
     handler: BatchHandler[E],
 ) -> None:
-    async def dead_letter_all(rejections: list[Rejection]) -> None:
-        for rejection in rejections:
-            record = rejection.record
-            log.warning("dead-lettered", extra={"topic": topic, "offset": record.offset, "reason": rejection.reason})
-            kept = {k: v for k, v in _headers(record).items() if k.lower() not in SECRET_HEADERS}
-            headers = {**kept, "x-dlq-reason": rejection.reason[:2000], "x-dlq-topic": topic,
-                       "x-dlq-offset": str(record.offset), "x-dlq-partition": str(record.partition)}
-            await broker.publish(record.value or b"", dead_letter(topic), key=record.key, headers=headers)
-            DEAD_LETTERED.labels(topic).inc()
-
-    async def handle(deliveries: list[Delivery[E]]) -> list[Rejection]:
-        attempt = 0
-        while True:
-            try:
-                return await handler(deliveries)
-            except TRANSIENT as exc:
-                kind, error = "transient", exc
-            except Exception as exc:  # noqa: BLE001 - the poison-message boundary: isolate, then dead-letter
-                if attempt + 1 >= settings.consumer_retry_attempts:
-                    if len(deliveries) == 1:
-                        return [Rejection(deliveries[0].record, f"handler error: {exc!r}")]
-                    return [r for d in deliveries for r in await handle([d])]
-                kind, error = "error", exc
-            attempt += 1
-            RETRIES.labels(topic, kind).inc()
-            log.warning("handler failed; retrying", extra={"topic": topic, "attempt": attempt, "kind": kind},
-                        exc_info=error)
-            delay = settings.consumer_retry_base_seconds * 2 ** min(attempt, 6)
-            await asyncio.sleep(delay * (0.5 + random.random()))
+    consumer = Consumer(broker, settings, topic, group_id, adapter, handler)
+    parking_lot(broker).consumers.append(consumer)
 
     async def consume(message: KafkaMessage) -> None:
         records: Sequence[ConsumerRecord[bytes, bytes]] = message.raw_message
-        deliveries: list[Delivery[E]] = []
-        rejected: list[Rejection] = []
-        for record in records:
-            try:
-                event = adapter.validate_json(record.value or b"")
-            except ValidationError as exc:
-                rejected.append(Rejection(record, describe(exc)))
-                continue
-            deliveries.append(Delivery(event, record, _headers(record)))
-        if deliveries:
-            rejected += await handle(deliveries)
-        await dead_letter_all(rejected)
+        rejected, parked = await consumer.consume(records)
+        await consumer.dead_letter_all(rejected)
+        if parked:
+            await parking_lot(broker).park(consumer, parked)
         await message.ack()
 
     broker.subscriber(
@@ -187,5 +161,129 @@ def subscribe(
         ack_policy=AckPolicy.MANUAL,
         session_timeout_ms=settings.kafka_session_timeout_ms,
         heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
+        # An oversized record must be fetched to be dead-lettered, not leave the consumer stuck before it.
+        max_partition_fetch_bytes=_FETCH_BYTES,
+        fetch_max_bytes=_FETCH_BYTES,
     )(consume)
 
+
+_FETCH_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Parked:
+    """A record its handler keeps asking to wait for (TransientError): moved aside so the partition goes on."""
+
+    record: ConsumerRecord[bytes, bytes]
+    reason: str
+
+
+class Consumer(Generic[E]):
+    """One subscription: parses records, runs the handler with retries, and sorts what it cannot handle into
+    dead letters (bad records) and parked records (records that must wait)."""
+
+    def __init__(self, broker: KafkaBroker, settings: Settings, topic: str, group_id: str,
+                 adapter: TypeAdapter[E], handler: BatchHandler[E]) -> None:
+        self.broker, self.settings, self.topic, self.group_id = broker, settings, topic, group_id
+        self.adapter, self.handler = adapter, handler
+
+    async def consume(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> tuple[list[Rejection], list[Parked]]:
+        deliveries: list[Delivery[E]] = []
+        rejected: list[Rejection] = []
+        limit = self.settings.kafka_max_record_bytes
+        for record in records:
+            size = len(record.value or b"")
+            if size > limit:
+                rejected.append(Rejection(record, f"record of {size} bytes is over the {limit}-byte limit"))
+                continue
+            try:
+                event = self.adapter.validate_json(record.value or b"")
+            except ValidationError as exc:
+                rejected.append(Rejection(record, describe(exc)))
+                continue
+            deliveries.append(Delivery(event, record, _headers(record)))
+        if not deliveries:
+            return rejected, []
+        more_rejected, parked = await self.handle(deliveries)
+        return rejected + more_rejected, parked
+
+    async def handle(self, deliveries: list[Delivery[E]]) -> tuple[list[Rejection], list[Parked]]:
+        attempt = 0
+        while True:
+            try:
+                return await self.handler(deliveries), []
+            except RETRYABLE_INFRA as exc:
+                kind, error = "infrastructure", exc  # no record is to blame: wait as long as it takes
+            except TransientError as exc:
+                if attempt + 1 >= self.settings.consumer_retry_attempts:
+                    if len(deliveries) == 1:
+                        return [], [Parked(deliveries[0].record, str(exc) or repr(exc))]
+                    return await self._one_by_one(deliveries)
+                kind, error = "waiting", exc
+            except Exception as exc:  # noqa: BLE001 - the poison-message boundary: isolate, then dead-letter
+                if attempt + 1 >= self.settings.consumer_retry_attempts:
+                    if len(deliveries) == 1:
+                        return [Rejection(deliveries[0].record, f"handler error: {exc!r}")], []
+                    return await self._one_by_one(deliveries)
+                kind, error = "error", exc
+            attempt += 1
+            RETRIES.labels(self.topic, kind).inc()
+            log.warning("handler failed; retrying", extra={"topic": self.topic, "attempt": attempt, "kind": kind},
+                        exc_info=error)
+            delay = self.settings.consumer_retry_base_seconds * 2 ** min(attempt, 6)
+            await asyncio.sleep(delay * (0.5 + random.random()))
+
+    async def consume_one(self, record: ConsumerRecord[bytes, bytes]) -> tuple[list[Rejection], list[Parked]]:
+        """A parked record's retry: parsed again and handled alone, once (the lot does the waiting). Raises
+        what RETRYABLE_INFRA holds: the surroundings are away, the record is not to blame."""
+        try:
+            event = self.adapter.validate_json(record.value or b"")
+        except ValidationError as exc:
+            return [Rejection(record, describe(exc))], []
+        try:
+            return await self.handler([Delivery(event, record, _headers(record))]), []
+        except RETRYABLE_INFRA:
+            raise
+        except TransientError as exc:
+            return [], [Parked(record, str(exc) or repr(exc))]
+        except Exception as exc:  # noqa: BLE001 - the poison-message boundary
+            return [Rejection(record, f"handler error: {exc!r}")], []
+
+    async def _one_by_one(self, deliveries: list[Delivery[E]]) -> tuple[list[Rejection], list[Parked]]:
+        rejected: list[Rejection] = []
+        parked: list[Parked] = []
+        for d in deliveries:
+            r, p = await self.handle([d])
+            rejected += r
+            parked += p
+        return rejected, parked
+
+    async def dead_letter_all(self, rejections: list[Rejection]) -> None:
+        for rejection in rejections:
+            record = rejection.record
+            log.warning("dead-lettered", extra={"topic": self.topic, "offset": record.offset,
+                                                "reason": rejection.reason})
+            kept = {k: v for k, v in _headers(record).items() if k.lower() not in SECRET_HEADERS}
+            headers = {**kept, "x-dlq-reason": rejection.reason[:2000], "x-dlq-topic": self.topic,
+                       "x-dlq-offset": str(record.offset), "x-dlq-partition": str(record.partition)}
+            value = record.value or b""
+            if len(value) > self.settings.kafka_max_record_bytes:
+                # Too large to copy: the dead letter points at the original, which stays on its topic.
+                headers["x-dlq-original-bytes"] = str(len(value))
+                value = b""
+            await self.broker.publish(value, dead_letter(self.topic), key=record.key, headers=headers)
+            DEAD_LETTERED.labels(self.topic).inc()
+
+
+def parking_lot(broker: KafkaBroker) -> "ParkingLot":
+    """The broker's parking lot (one per service process); the service's lifespan gives it the pool and runs
+    its retry loop."""
+    from regua_platform.parking import ParkingLot  # parking builds on this module
+
+    lot = _LOTS.get(id(broker))
+    if lot is None:
+        lot = _LOTS[id(broker)] = ParkingLot()
+    return lot
+
+
+_LOTS: dict[int, "ParkingLot"] = {}

@@ -23,7 +23,7 @@ from prometheus_client import make_asgi_app
 
 from regua_platform.db import create_pool
 from regua_platform.http import install_error_handlers
-from regua_platform.kafka import OutboxPublisher, create_broker, ensure_topics
+from regua_platform.kafka import OutboxPublisher, create_broker, ensure_topics, parking_lot
 from regua_platform.logging import configure_logging
 from regua_platform.migrations import migrate
 from regua_platform.outbox import OutboxRelay
@@ -92,7 +92,11 @@ def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
         await outbox_publisher.start()
         relay = OutboxRelay(pool, outbox_publisher.publish, batch=settings.outbox_batch,
                             poll_seconds=settings.outbox_poll_seconds)
-        tasks = [asyncio.create_task(relay.run(), name="outbox-relay")]
+        lot = parking_lot(broker)
+        lot.pool = pool
+        tasks = [asyncio.create_task(relay.run(), name="outbox-relay"),
+                 asyncio.create_task(lot.run(settings.consumer_park_poll_seconds, settings.consumer_park_attempts),
+                                     name="parking-lot")]
         tasks += [asyncio.create_task(job(runtime), name=job.__name__) for job in spec.background]
         for task in tasks:
             task.add_done_callback(_crash_on_failure)

@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     outbox_batch: int = 1000
     consumer_retry_attempts: int = 5
     consumer_retry_base_seconds: float = 0.2
+    #: A parked record (one that must wait) is retried this many times, backing off from 1 s to 10 min
+    #: (about 3 hours in all), then dead-lettered.
+    consumer_park_attempts: int = 30
+    consumer_park_poll_seconds: float = 1.0
+    #: Larger records are dead-lettered without being parsed (the dead letter points at the original).
+    kafka_max_record_bytes: int = 1024 * 1024
     # Time: "wall" in production; "simulated" lets tests and the demo move the clock (ruler admin API).
     clock_mode: Literal["wall", "simulated"] = "wall"
     timezone: str = "America/Sao_Paulo"  # the agency's calendar (days late); contacts use the debtor's zone
