@@ -18,8 +18,15 @@ from pydantic import BaseModel, TypeAdapter
 
 from regua_contracts.topics import dead_letter
 from regua_localstack.infra import start_broker
-from regua_platform.kafka import Delivery, Rejection, TransientError, create_broker, ensure_topics, parking_lot, \
-    subscribe
+from regua_platform.kafka import (
+    Delivery,
+    Rejection,
+    TransientError,
+    create_broker,
+    ensure_topics,
+    parking_lot,
+    subscribe,
+)
 from regua_platform.replay import replay
 from regua_platform.settings import Settings
 

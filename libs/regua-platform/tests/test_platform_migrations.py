@@ -32,7 +32,7 @@ async def _tables(dsn: str, schema: str) -> set[str]:
 async def test_applies_the_platform_tables_then_the_package_once(database_dsn: str) -> None:
     schema = _schema()
     applied = await migrate(database_dsn, schema, "regua_ruler")
-    assert applied[:2] == ["regua_platform:000_platform.sql", "regua_ruler:001_ruler.sql"]
+    assert applied[0] == "regua_platform:000_platform.sql" and "regua_ruler:001_ruler.sql" in applied
     assert applied == _shipped("regua_ruler")
     assert {"outbox", "processed_events", "schema_migrations", "rulers", "cases", "case_steps"} <= await _tables(
         database_dsn, schema)
@@ -50,7 +50,8 @@ async def test_the_recorded_names_match_what_was_applied(database_dsn: str) -> N
         await conn.close()
     # The platform first, then the shared library's files, then the service's own, each in file order.
     assert applied == _shipped("regua_dispatch", "regua_dispatch_email")
-    assert applied[:2] == ["regua_platform:000_platform.sql", "regua_dispatch:001_dispatch.sql"]
+    library, own = "regua_dispatch:001_dispatch.sql", "regua_dispatch_email:001_dispatch_email.sql"
+    assert applied.index(library) < applied.index(own)
     assert recorded == sorted(applied)
 
 
