@@ -1,6 +1,7 @@
 """The one settings model. Every value comes from an environment variable prefixed ``REGUA_``."""
 
-from typing import Literal
+from decimal import Decimal
+from typing import Annotated, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -71,6 +72,10 @@ class Settings(BaseSettings):
     # --- Negotiation (services/negotiation): offers, agreements with PIX installments, self-service page ---
     negotiation_public_base_url: str = "http://127.0.0.1:8005"  # where debtors' self-service links point
     negotiation_break_check_seconds: float = 5.0  # how often agreements with late installments are looked for
+    #: The agency's legal ceilings on interest on arrears, a month (consumer: every CPF debtor): a policy above
+    #: them is refused when saved, and no debt is ever updated above them.
+    negotiation_max_monthly_interest_consumer: Annotated[Decimal, Field(ge=0, le=Decimal("0.2"))] = Decimal("0.01")
+    negotiation_max_monthly_interest_business: Annotated[Decimal, Field(ge=0, le=Decimal("0.2"))] = Decimal("0.01")
 
     # --- Channel dispatchers (SMS, WhatsApp, phone) and the contact history (libs/regua-dispatch) ---
     dispatch_concurrency: int = 64  # provider calls in flight per dispatcher
