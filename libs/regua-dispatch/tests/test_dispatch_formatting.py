@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from regua_dispatch.formatting import br_date, br_dates, brl, cnpj, first_name, listing, plural
+from regua_dispatch.formatting import br_date, br_dates, br_day_month, brl, cnpj, first_name, listing, plural
 
 
 @pytest.mark.parametrize(
@@ -57,6 +57,11 @@ def test_first_name(name: str, first: str) -> None:
 )
 def test_listing(items: list[str], text: str) -> None:
     assert listing(items, "e") == text
+
+
+def test_br_day_month() -> None:
+    assert br_day_month(date(2027, 3, 9)) == "09/03"
+    assert br_day_month(date(2027, 12, 31)) == "31/12"
 
 
 def test_br_dates() -> None:

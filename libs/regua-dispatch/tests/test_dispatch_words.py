@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from regua_contracts.common import InvoiceSummary
-from regua_contracts.contacts import DebtSummary, OfferSummary
+from regua_contracts.contacts import DebtSummary, OfferSummary, accepted_installments
 from regua_dispatch import offers
 from regua_dispatch.formatting import gsm7
 from regua_dispatch.registry import load_defaults
@@ -64,14 +64,18 @@ def test_notice_and_reminder_verbs_agree(channel: str) -> None:
 
 @pytest.mark.parametrize("channel", ["sms", "whatsapp"])
 def test_the_prior_notice_of_a_bureau_listing_states_the_day_to_pay_by(channel: str) -> None:
-    assert "pagamento até 30/03/2027, o débito" in _text(channel, "bureau_notice", 1).replace("debito", "débito")
+    # in full, with the year, even by SMS: a legal notice
+    assert "até 30/03/2027, o débito" in _text(channel, "bureau_notice", 1).replace("debito", "débito")
 
 
 @pytest.mark.parametrize("channel", ["sms", "whatsapp"])
 def test_without_a_day_to_pay_by_the_bureau_notice_makes_none_up(channel: str) -> None:
     text = _text(channel, "bureau_notice", 3, pay_by=None)
-    assert set(re.findall(r"\d\d/\d\d/\d{4}", text)) == {"01/02/2027", "15/02/2027"}  # the due dates alone
-    assert "pagamento no prazo legal contado do recebimento deste aviso" in text
+    # the due dates alone (an SMS states the invoices' count and total, not their days)
+    due_dates = {"01/02/2027", "15/02/2027"} if channel == "whatsapp" else set()
+    assert set(re.findall(r"\d\d/\d\d/\d{4}", text)) == due_dates
+    legal = {"whatsapp": "no prazo legal contado do recebimento deste aviso", "sms": "no prazo legal deste aviso"}
+    assert legal[channel] in text
 
 
 @pytest.mark.parametrize("placeholder", ["pay_by", "updated_debt"])
@@ -133,10 +137,28 @@ def test_the_updated_debt_is_stated_in_full_on_whatsapp_and_briefly_by_sms() -> 
     assert without["updated_debt"] == "R$ 1.234,56"  # the invoices' amount: no fine or interest made up
 
 
-def test_sms_states_two_offers_and_bare_reply_codes() -> None:
+def test_sms_states_two_offers_and_their_reply_codes_with_what_each_accepts() -> None:
     known = values(worst_case_command("sms", "negotiation", 1))
     assert known["offers"] == "à vista R$ 11.091,96 ou 1x R$ 1.039,13 + 11x R$ 1.039,09"
-    assert known["reply_codes"] == "ACORDO 1 ou ACORDO 12"
+    # the amount in full; a plan by its count alone (its amounts are on the page: stated whole, never rounded)
+    assert known["reply_codes"] == "ACORDO 1 (à vista R$ 11.091,96) ou ACORDO 12 (12x)"
+    assert known["offer_deadline"] == "17/03"
+    whatsapp = values(worst_case_command("whatsapp", "negotiation", 1))
+    assert whatsapp["reply_codes"] == "ACORDO 1 (à vista), ACORDO 2 (2x), ACORDO 3 (3x) ou ACORDO 12 (12x)"
+    assert whatsapp["offer_deadline"] == "17/03/2027"
+
+
+def test_every_code_an_sms_invites_is_read_back_as_the_offer_it_names() -> None:
+    for o in worst_case_command("sms", "negotiation", 4).offers:
+        code = f"{offers.reply_code(o)} ({offers.brief_label(o)})"
+        assert accepted_installments(offers.reply_code(o)) == o.installments
+        assert accepted_installments(code) == o.installments  # copied with its label
+
+
+def test_a_formal_sms_greeting_is_brief() -> None:
+    assert values(worst_case_command("sms", "bureau_notice", 1))["greeting"] == "Sr(a). Maximiliano,"
+    assert values(worst_case_command("whatsapp", "bureau_notice", 1))["greeting"] == (
+        "Prezado(a) Sr(a). Maximiliano Conceição de Albuquerque,")
 
 
 @pytest.mark.parametrize(("text", "expected"), [

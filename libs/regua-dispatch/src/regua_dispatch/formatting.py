@@ -33,6 +33,11 @@ def br_date(value: date) -> str:
     return value.strftime("%d/%m/%Y")
 
 
+def br_day_month(value: date) -> str:
+    """'17/03': a day close enough for the year to go without saying (an offer's deadline in an SMS)."""
+    return value.strftime("%d/%m")
+
+
 def br_dates(values: Sequence[date]) -> str:
     """'em 09/03/2027' for one day, 'entre 01/03/2027 e 09/03/2027' for several."""
     days = sorted(set(values))

@@ -11,7 +11,7 @@ from datetime import date
 from itertools import groupby
 
 from regua_contracts.contacts import DebtSummary, OfferSummary
-from regua_dispatch.formatting import ON_REQUEST, br_date, brl, listing
+from regua_dispatch.formatting import ON_REQUEST, br_date, br_day_month, brl, listing
 
 # Negotiation fills the offers and the link of every negotiation command. Should one come without them, the
 # message still reads well and the reply it invites (NEGOCIAR) asks for fresh offers.
@@ -20,7 +20,8 @@ ASK_FOR_OFFERS = "NEGOCIAR"
 #: A text states at most this many offers (in full, the fewest installments, the most); the rest are on the
 #: page: a policy of up to 48 installments would otherwise fill a dozen SMS parts.
 MAX_IN_TEXT = 4
-#: A brief text (SMS) states two: in full and the most installments; the link has the others.
+#: A brief text (SMS) states two, each with its reply code: in full and the most installments; the link has the
+#: others and every installment's amount (an SMS of two parts has no room for "1x R$ 4.162,05 + 11x R$ 4.161,98").
 MAX_IN_BRIEF = 2
 MORE_ON_THE_PAGE = "outras opções no link"
 
@@ -34,6 +35,12 @@ def in_text(offers: Sequence[OfferSummary], limit: int = MAX_IN_TEXT) -> list[Of
 
 def label(offer: OfferSummary) -> str:
     return "à vista" if offer.installments == 1 else f"{offer.installments}x"
+
+
+def brief_label(offer: OfferSummary) -> str:
+    """'à vista R$ 44.427,75' (the amount to pay), '12x' (the amounts are on the page: stated whole or not at
+    all, never rounded)."""
+    return f"à vista {brl(offer.total_cents)}" if offer.installments == 1 else label(offer)
 
 
 def reply_code(offer: OfferSummary) -> str:
@@ -118,17 +125,20 @@ def debt(updated: DebtSummary | None, fallback_cents: int, *, brief: bool = Fals
 
 def placeholder_values(offers: Sequence[OfferSummary], *, brief: bool = False) -> dict[str, str]:
     """The negotiation placeholders of a text template: offers, offer_deadline, reply_codes. A brief text (SMS)
-    states two offers without their due date and discount (the updated debt they are taken from is stated),
-    the reply codes without their labels, and leaves the other offers to the link the template gives."""
+    states two offers without their due date and discount (``offers``, for a template that wants them) and
+    the reply codes in their shortest useful form, each with what it accepts: 'ACORDO 1 (à vista R$ 44.427,75)
+    ou ACORDO 12 (12x)' (the shipped SMS uses these alone: the amount to pay in full, the longest plan, and the
+    link for every installment's amount and the other offers); the deadline as dd/mm."""
     ends, shown = deadline(offers), in_text(offers, MAX_IN_BRIEF if brief else MAX_IN_TEXT)
     more = f", ou {MORE_ON_THE_PAGE}" if len(shown) < len(offers) and not brief else ""
     if brief:
-        stated, codes = either([describe(o, with_due=False, with_discount=False) for o in shown]), [
-            reply_code(o) for o in shown]
+        stated = either([describe(o, with_due=False, with_discount=False) for o in shown])
+        codes = [f"{reply_code(o)} ({brief_label(o)})" for o in shown]
     else:
         stated, codes = describe_all(shown), [f"{reply_code(o)} ({label(o)})" for o in shown]
+    day = (br_day_month if brief else br_date)(ends) if ends else ON_REQUEST
     return {
         "offers": stated + more if offers else WITHOUT_OFFERS,
-        "offer_deadline": br_date(ends) if ends else ON_REQUEST,
+        "offer_deadline": day,
         "reply_codes": either(codes) or ASK_FOR_OFFERS,
     }

@@ -9,8 +9,9 @@ every greeting ends with a comma, whatever the tone, since an approved WhatsApp 
 after it). Placeholders that speak of the invoices agree with their number ("sua fatura venceu", "suas
 faturas venceram").
 
-SMS values are brief (two offers, the invoices' count rather than each number) and written in the GSM 03.38
-alphabet (``formatting.gsm7``), so that a message goes as GSM-7, 160 characters a part, not UCS-2, 70.
+SMS values are brief (two offers with their reply codes, the offers' deadline as dd/mm, the invoices' count
+and total rather than each number, a formal greeting by first name) and written in the GSM 03.38 alphabet
+(``formatting.gsm7``), so that a message goes as GSM-7, 160 characters a part, not UCS-2, 70.
 
 A WhatsApp template message sends the values of its placeholders as positional parameters ({{1}}, {{2}}, ...
 in order of appearance), the shape of the Cloud API."""
@@ -54,13 +55,15 @@ VARIABLES = {
     "updated_debt": "negotiation only: the debt the discounts are taken from, e.g. R$ 1.260,06 (principal "
                     "R$ 1.200,00 + multa R$ 24,00 + juros R$ 36,06, em 10/03/2027); else the invoices' total",
     "offers": "negotiation only: every offer with its amounts, first due date and discount",
-    "offer_deadline": "negotiation only: the day the offers expire",
-    "reply_codes": "negotiation only: the replies that accept an offer, e.g. ACORDO 1 (à vista) ou ACORDO 2 (2x)",
+    "offer_deadline": "negotiation only: the day the offers expire (SMS: 15/03)",
+    "reply_codes": "negotiation only: the replies that accept an offer, e.g. ACORDO 1 (à vista) ou ACORDO 2 (2x); "
+                   "SMS: ACORDO 1 (à vista R$ 1.111,10) ou ACORDO 3 (3x), two offers",
     "link": "negotiation and agreement only: the debtor's self-service page (offers, PIX codes and QR codes)",
     "installments": "agreement only: its installments, e.g. 2 parcelas: R$ 100,00 em 05/12/2026 e R$ 100,00 em "
                     "05/01/2027",
     "pay_by": "bureau_notice only: 'até 25/03/2027', the last day to pay before the listing; without that day "
-              "in the command, 'no prazo legal contado do recebimento deste aviso' (no day is made up)",
+              "in the command, 'no prazo legal contado do recebimento deste aviso' (SMS: 'no prazo legal deste "
+              "aviso'; no day is made up)",
     "pix": "agreement only: the PIX copia e cola of the first installment (the others are on the link's page)",
     "payment_reference": "agreement only: the payment reference of the first installment",
 }
@@ -80,6 +83,8 @@ ONLY_IN: dict[str, tuple[tuple[str, ...], str]] = {
 BRIEF_CHANNELS = frozenset({"sms"})
 #: What the prior notice of a bureau listing says when the command carries no day to pay by: no day is made up.
 WITHOUT_PAY_BY = "no prazo legal contado do recebimento deste aviso"
+#: The same in a brief text (SMS), which has no room for the whole phrase.
+WITHOUT_PAY_BY_BRIEF = "no prazo legal deste aviso"
 #: The word right after {{greeting}} on the same line: it must not be capitalised ("{{greeting}} Sua fatura"),
 #: since every greeting ends with a comma. Acronyms (PIX, CDC) and placeholders pass.
 _AFTER_GREETING = re.compile(r"\{\{\s*greeting\s*\}\}[ \t]*(\w+)")
@@ -144,8 +149,8 @@ _GREETINGS = {"friendly": "Olá, {first},", "informative": "Olá, {first},", "co
 
 def greeting(tone: str, name: str, *, brief: bool = False) -> str:
     """By tone, always ending with a comma: 'Olá, Maria,', 'Prezado(a) Maria,', 'Prezado(a) Sr(a). Maria
-    Aparecida dos Santos,' (brief: 'Prezado(a) Sr(a). Maria,')."""
-    formal = "Prezado(a) Sr(a). {first}," if brief else "Prezado(a) Sr(a). {name},"
+    Aparecida dos Santos,' (brief: 'Sr(a). Maria,', as formal in eleven characters fewer)."""
+    formal = "Sr(a). {first}," if brief else "Prezado(a) Sr(a). {name},"
     return _GREETINGS.get(tone, formal).format(first=first_name(name), name=name)
 
 
@@ -168,8 +173,12 @@ def invoices_falling_due(invoices: Sequence[InvoiceSummary], *, overdue: bool, b
     return f"{your_invoices(invoices, brief=brief)}, {verb} {br_dates([i.due_date for i in invoices])}"
 
 
-def pay_by(day: date | None) -> str:
-    return f"até {br_date(day)}" if day else WITHOUT_PAY_BY
+def pay_by(day: date | None, *, brief: bool = False) -> str:
+    """'até 25/03/2027' (with the year even by SMS: a legal notice states its day in full); without a day,
+    the legal window, never a day made up."""
+    if day:
+        return f"até {br_date(day)}"
+    return WITHOUT_PAY_BY_BRIEF if brief else WITHOUT_PAY_BY
 
 
 def values(command: ContactRequested) -> dict[str, str]:
@@ -194,7 +203,7 @@ def values(command: ContactRequested) -> dict[str, str]:
         "total": brl(total_cents),
         "due_date": br_date(min(i.due_date for i in invoices)),
         "updated_debt": offers.debt(command.updated_debt, total_cents, brief=brief),
-        "pay_by": pay_by(command.pay_by),
+        "pay_by": pay_by(command.pay_by, brief=brief),
         **offers.placeholder_values(command.offers, brief=brief),
         **agreements.placeholder_values(command.installments),
         "link": command.self_service_url or ON_REQUEST,
@@ -290,11 +299,20 @@ _TONES = {"reminder": "friendly", "notice": "informative", NEGOTIATION_TEMPLATE:
           BUREAU_NOTICE_TEMPLATE: "firm", AGREEMENT_TEMPLATE: "friendly", "thank_you": "friendly"}
 
 
-def worst_case_command(channel: str, template: str, invoices: int = 4) -> ContactRequested:
-    """A realistic worst case to measure a text's length with (SMS parts): a long creditor name and address, a
-    long debtor name, ``invoices`` invoices with long numbers and five-digit amounts on different days, the
-    tone the default ruler uses, an offer menu of 1x to 12x with cents that do not divide, the updated debt,
-    a 12-installment agreement, the short link negotiation sends (``/p/<12 characters>``) and a day to pay by."""
+#: A creditor of usual length at its longest: a 40-character name and a 60-character address (most are shorter,
+#: e.g. "Energia Solar Horizonte Ltda", "Rua das Palmeiras, 200, Belo Horizonte - MG"). SMS templates are held to
+#: their part limits with it (regua_dispatch_sms.adapter.check_length).
+USUAL_CREDITOR = Creditor(name="Energia Solar Horizonte Instalações Ltda", cnpj="11222333000181",
+                          address="Rua das Palmeiras, 200, sl. 12, Savassi, Belo Horizonte - MG")
+
+
+def worst_case_command(channel: str, template: str, invoices: int = 4,
+                       creditor: Creditor | None = None) -> ContactRequested:
+    """A realistic worst case to measure a text's length with (SMS parts): a long creditor name and address
+    (``creditor``, e.g. USUAL_CREDITOR, replaces them), a long debtor name, ``invoices`` invoices with long
+    numbers and five-digit amounts on different days, the tone the default ruler uses, an offer menu of 1x to
+    12x with cents that do not divide, the updated debt, a 12-installment agreement, the short link negotiation
+    sends (``/p/<12 characters>``) and a day to pay by."""
     moment = datetime(2027, 3, 10, 13, tzinfo=UTC)
     dues = [date(2027, 2, 1) + timedelta(days=7 * k) for k in range(invoices)]
     owed = [InvoiceSummary(invoice_id=UUID(int=k), external_id=f"NF-2027-{4512 + k:07d}",
@@ -308,8 +326,9 @@ def worst_case_command(channel: str, template: str, invoices: int = 4) -> Contac
         template=template, tone=_TONES.get(template, "firm"),
         recipient=Recipient(debtor_id=UUID(int=0), name="Maximiliano Conceição de Albuquerque",
                             phone="+5511987654321"),
-        creditor=Creditor(name="Distribuidora Nacional de Materiais Elétricos Ltda", cnpj="11222333000181",
-                          address="Rua Doutor Guilherme Bannitz, 126, conj. 81, Itaim Bibi, São Paulo - SP"),
+        creditor=creditor or Creditor(
+            name="Distribuidora Nacional de Materiais Elétricos Ltda", cnpj="11222333000181",
+            address="Rua Doutor Guilherme Bannitz, 126, conj. 81, Itaim Bibi, São Paulo - SP"),
         invoices=owed, scheduled_for=moment,
     )
     link = "https://pagar.exemplo.com.br/p/Xq3vR8kLm2Pz"

@@ -20,19 +20,30 @@ from regua_dispatch.phones import phone_key
 from regua_dispatch.pipeline import Failed, Message, Sent
 from regua_dispatch.provider import ProviderClient, ProviderRejected
 from regua_dispatch.registry import TemplateRegistry
-from regua_dispatch.templates import MessageTemplate, TemplateRejected, render, sample_command, values
-from regua_dispatch_sms.segments import measure
+from regua_dispatch.templates import (
+    BUREAU_NOTICE_TEMPLATE,
+    USUAL_CREDITOR,
+    MessageTemplate,
+    TemplateRejected,
+    render,
+    values,
+    worst_case_command,
+)
+from regua_dispatch_sms.segments import LIMITS, measure
 
 #: Provider error codes that mean the number itself is bad: the phone is invalidated.
 INVALID_NUMBER = frozenset({"invalid_number", "unknown_subscriber", "number_not_in_service"})
-MAX_SEGMENTS = 6  # a template longer than this with a one-invoice sample is refused when saved
-#: Templates whose messages carry what the debtor acts on, longer than six parts. Negotiation states the offer
-#: menu and the self-service link; the agreement confirmation carries the first PIX copia e cola (some 190
-#: characters, never cut: a cut code does not pay) and the link. The sample's link is a signed one (some 190
-#: characters, as long as any link negotiation may send): with it the shipped agreement text renders to eleven
-#: parts (eight with the short link negotiation sends now). It goes once per agreement and is what the debtor
-#: pays with: worth the parts.
-LONGER = {NEGOTIATION_TEMPLATE: 10, AGREEMENT_TEMPLATE: 12}
+#: The ruler's collection messages. Each keeps within two SMS parts (306 GSM-7 characters) with the worst case
+#: of a usual creditor; so does any other template a tenant saves for a ruler step.
+COLLECTION_TEMPLATES = frozenset({"reminder", "notice", NEGOTIATION_TEMPLATE, BUREAU_NOTICE_TEMPLATE, "thank_you"})
+MAX_SEGMENTS = 2
+#: The agreement confirmation is no collection message but the answer to the debtor's own "ACORDO n": it
+#: carries the first installment's PIX copia e cola (some 190 characters, never cut: a cut code does not pay),
+#: the link to the others and the installments agreed. Code, link, creditor and opt-out alone take some 390
+#: characters, past two parts and most of three: four parts (the shipped text renders to four).
+LONGER = {AGREEMENT_TEMPLATE: 4}
+#: The invoice counts the check renders with: one (its number is stated) and several (their count and total).
+CHECKED_INVOICES = (1, 4)
 
 
 def max_segments(template: MessageTemplate) -> int:
@@ -40,11 +51,25 @@ def max_segments(template: MessageTemplate) -> int:
 
 
 def check_length(template: MessageTemplate) -> None:
-    length = measure(render(template.body, values(sample_command("sms", template.name))))
+    """Refuses a template that renders to more parts than its limit with the standard worst case
+    (regua_dispatch.templates.worst_case_command) of a usual creditor (USUAL_CREDITOR: a 40-character name and
+    a 60-character address), with one invoice and with four."""
     limit = max_segments(template)
-    if length.segments > limit:
-        raise TemplateRejected("body", f"renders to {length.segments} SMS parts ({length.encoding}, "
-                                       f"{length.units} units) with one invoice; at most {limit}")
+    for invoices in CHECKED_INVOICES:
+        command = worst_case_command("sms", template.name, invoices, USUAL_CREDITOR)
+        length = measure(render(template.body, values(command)))
+        if length.segments <= limit:
+            continue
+        room = limit * LIMITS[length.encoding][1]  # units a message of ``limit`` parts holds
+        kind = "the agreement confirmation" if template.name == AGREEMENT_TEMPLATE else "a collection SMS"
+        hint = (" (a character outside the GSM 03.38 alphabet, such as ã, ç or á, makes the whole text UCS-2)"
+                if length.encoding == "UCS2" else "; state less: the invoices' count and total ({{your_invoices}}) "
+                                                 "rather than each one, the link for the rest")
+        raise TemplateRejected("body", f"renders to {length.segments} SMS parts ({length.encoding}, {length.units} "
+                                       f"units) with {invoices} invoice{'s' if invoices > 1 else ''} and a usual "
+                                       f"creditor (a {len(USUAL_CREDITOR.name)}-character name, a "
+                                       f"{len(USUAL_CREDITOR.address)}-character address); {kind} takes at most "
+                                       f"{limit} ({room} {length.encoding} units){hint}")
 
 
 class SmsAdapter:
