@@ -54,6 +54,11 @@ REGUA_METRICS = {
     "regua_credit_client_fallbacks_total",
     "regua_credit_client_retries_total",
     "regua_credit_client_circuit_open",
+    "regua_dispatch_holds_total",
+    "regua_dispatch_case_events_total",
+    "regua_parked_records_total",
+    "regua_unparked_records_total",
+    "regua_parked_records_waiting",
 }
 METRIC_NAME = re.compile(r"\b((?:regua|faststream)_[a-z0-9_]+)\b")
 ENV_NAME = re.compile(r"\bREGUA_[A-Z0-9_]+\b")
@@ -100,7 +105,8 @@ def faststream_metrics() -> set[str]:
 
 def regua_metrics_in_code() -> set[str]:
     # Importing the modules that define metrics registers them in the default registry.
-    for module in ("regua_platform.kafka", "regua_platform.outbox", "regua_ruler.handlers",
+    for module in ("regua_platform.kafka", "regua_platform.outbox", "regua_platform.parking", "regua_ruler.handlers",
+                   "regua_dispatch.holds", "regua_dispatch.cases",
                    "regua_dispatch_email.handlers", "regua_dispatch.pipeline", "regua_dispatch.provider",
                    "regua_dispatch.inbound", "regua_dispatch_phone.handlers", "regua_contact_history.subscribers",
                    "regua_credit.handlers", "regua_credit.interceptors", "regua_negotiation.handlers",

@@ -101,8 +101,13 @@ def test_agents_work_the_queue_by_priority_and_record_outcomes(platform: Platfor
     assert isinstance(invalidated, ContactInvalidated) and invalidated.contact == "phone"
 
     # Tomorrow the same debtor's other invoice is due for a call: the 7 days after a conversation hold it.
+    # Only the callback booked yesterday is due now (the queue follows the ruler's clock): taken, nothing else.
     platform.set_clock(at_local(due + timedelta(days=2)))
     platform.wait_no_due_steps()
+    back: dict[str, Any] = eventually(
+        lambda: (r := calls.post("/next", json={"agent_id": "ag-9"})).status_code == 200 and r.json(), 30,
+        what="the callback to come due")
+    assert (back["debtor_id"], back["call_id"]) == (smallest["debtor_id"], fourth["call_id"])
     assert calls.post("/next", json={"agent_id": "ag-7"}).status_code == 204
 
     other_key = tenant_with_ruler(platform, "Outra Empresa Ltda", STEPS, services=("dispatch-phone",))
