@@ -118,11 +118,16 @@ async def test_a_disputed_invoice_is_never_offered_nor_agreed(conn: asyncpg.Conn
     sent = CONTACT_REQUESTED.validate_json(message.event.model_dump_json())
     assert [i.invoice_id for i in sent.invoices] == [kept]
 
-    # A promise on top keeps the dispute; lifting the dispute (the promise remains) ends it.
+    # A promise on top keeps the dispute; lifting the dispute ends it, but the promise still holds the invoice
+    # out of offer messages (its collection is paused) until it ends too.
     await handlers.on_case_event(conn, paused(contested, debtor, ["dispute", "promise"]))
     assert [d.invoice_id for d in await store.open_debts(conn, TENANT.id, debtor)] == [str(kept)]
     await handlers.on_case_event(conn, CasePauseLifted(occurred_at=NOW, tenant_id=TENANT.id, invoice_id=contested,
                                                        debtor_id=debtor, reason="dispute", remaining=["promise"]))
+    assert await store.disputed(conn, TENANT.id, [contested]) == []
+    assert [d.invoice_id for d in await store.open_debts(conn, TENANT.id, debtor)] == [str(kept)]
+    await handlers.on_case_event(conn, CaseResumed(occurred_at=NOW, tenant_id=TENANT.id, invoice_id=contested,
+                                                   debtor_id=debtor, reason="promise"))
     assert {d.invoice_id for d in await store.open_debts(conn, TENANT.id, debtor)} == {str(kept), str(contested)}
     # Resumed after a dispute: negotiable; upheld: never again.
     await handlers.on_case_event(conn, paused(contested, debtor, ["dispute"]))
@@ -135,6 +140,29 @@ async def test_a_disputed_invoice_is_never_offered_nor_agreed(conn: asyncpg.Conn
     await handlers.on_case_event(conn, CaseResumed(occurred_at=NOW, tenant_id=TENANT.id, invoice_id=contested,
                                                    debtor_id=debtor, reason="promise"))
     assert [d.invoice_id for d in await store.open_debts(conn, TENANT.id, debtor)] == [str(kept)]
+
+
+async def test_an_invoice_under_a_promise_to_pay_is_left_out_of_offer_messages(conn: asyncpg.Connection) -> None:
+    """Seen in a 90-day simulation: a D+10 offer message fired for one invoice named the debtor's other
+    invoice, paused by a promise to pay, and the dispatcher let it through."""
+    await save(conn, discounts=[DiscountRule(fine_pct=100, interest_pct=100)], max_installments=2,
+               min_installment_cents=100)
+    debtor = uuid4()
+    fired = await invoice(conn, debtor, 10_000, date(2024, 1, 31))
+    promised = await invoice(conn, debtor, 20_000, date(2024, 2, 5))
+    await handlers.on_case_event(conn, paused(promised, debtor, ["promise"]))
+    message = await handlers.complete_message(conn, negotiation_step(debtor, fired), TODAY, NOW, sign)
+    sent = CONTACT_REQUESTED.validate_json(message.event.model_dump_json())
+    assert [i.invoice_id for i in sent.invoices] == [fired]
+    assert sent.offers and all(o.total_cents <= 10_000 for o in sent.offers)
+    # The dispatchers learn which invoices the ruler fired: only those may have been resumed since a pause.
+    assert sent.fired_invoice_ids == [fired]
+    # Kept or expired, the promise ends and the invoice is negotiable again.
+    await handlers.on_case_event(conn, CaseResumed(occurred_at=NOW, tenant_id=TENANT.id, invoice_id=promised,
+                                                   debtor_id=debtor, reason="promise"))
+    again = await handlers.complete_message(conn, negotiation_step(debtor, fired), TODAY, NOW, sign)
+    assert {i.invoice_id for i in CONTACT_REQUESTED.validate_json(again.event.model_dump_json()).invoices} == {
+        fired, promised}
 
 
 async def test_an_offer_command_over_disputed_invoices_only_is_not_sent_and_says_why(

@@ -95,6 +95,10 @@ class ContactRequested(Event):
                                              "the debt each discount is taken from")
     pay_by: date | None = Field(default=None, description="the last day to pay before the next measure (a bureau "
                                 "listing's prior notice states it)")
+    fired_invoice_ids: list[UUID] | None = Field(
+        default=None, description="the invoices the ruler fired this step for, when negotiation widened "
+        "``invoices`` to what its offers cover (None: all of ``invoices``). The ruler fires no step of a paused "
+        "case, so a dispatcher may trust a fired invoice's case to be active; not the others'.")
 
 
 class ContactAttempted(Event):

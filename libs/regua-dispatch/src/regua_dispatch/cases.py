@@ -133,9 +133,12 @@ def screen(command: ContactRequested, states: dict[UUID, CaseState]) -> Screened
         return Screened(command, {})
     dropped: dict[UUID, str] = {}
     kept = []
+    fired = command.fired_invoice_ids
     for invoice in command.invoices:
         state = states.get(invoice.invoice_id)
-        why = state.blocks(command.occurred_at) if state is not None else None
+        # Only an invoice the ruler fired the step for can have been resumed since the pause we know of.
+        emitted_at = command.occurred_at if fired is None or invoice.invoice_id in fired else None
+        why = state.blocks(emitted_at) if state is not None else None
         if why is None:
             kept.append(invoice)
         else:

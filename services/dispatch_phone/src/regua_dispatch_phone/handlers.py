@@ -97,16 +97,24 @@ async def _screened(conn: asyncpg.Connection, row: asyncpg.Record, states: dict[
     """Drops the task's invoices whose case is stopped or paused; False when none is left (withdrawn)."""
     invoices = _invoices(row)
     kept = [i for i in invoices
-            if (state := states.get(i.invoice_id)) is None or state.blocks(row["emitted_at"]) is None]
+            if (state := states.get(i.invoice_id)) is None or state.blocks(_emitted_at(row, i.invoice_id)) is None]
     if len(kept) == len(invoices):
         return True
     if kept:
         await store.narrow(conn, row["step_id"], kept)
         return True
-    reasons = sorted({why for i in invoices if (why := states[i.invoice_id].blocks(row["emitted_at"]))})
+    reasons = sorted({why for i in invoices if (why := states[i.invoice_id].blocks(_emitted_at(row, i.invoice_id)))})
     await _withdraw(conn, row, "; ".join(reasons), now)
     QUEUE.labels("withdrawn: case").inc()
     return False
+
+
+def _emitted_at(row: asyncpg.Record, invoice_id: UUID) -> datetime | None:
+    """When the ruler fired the task's step for this invoice (regua_dispatch.cases.CaseState.blocks); None for
+    an invoice negotiation added to a negotiation call."""
+    fired = row["fired_invoice_ids"]
+    emitted: datetime | None = row["emitted_at"] if fired is None or invoice_id in fired else None
+    return emitted
 
 
 async def _withdraw(conn: asyncpg.Connection, row: asyncpg.Record, reason: str, now: datetime) -> None:

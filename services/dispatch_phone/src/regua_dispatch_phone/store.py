@@ -21,12 +21,14 @@ async def enqueue(conn: asyncpg.Connection, commands: Sequence[ContactRequested]
         return 0
     rows = await conn.fetch(
         "INSERT INTO call_tasks (step_id, tenant_id, debtor_id, step_key, template, tone, recipient, creditor, "
-        "invoices, total_cents, oldest_due, not_before, offers, self_service_url, person_key, emitted_at, invoice_ids, "
-        "status) SELECT s, t, d, k, tp, tn, r, c, i, tc, od, nb, o, u, pk, ea, "
+        "invoices, total_cents, oldest_due, not_before, offers, self_service_url, person_key, emitted_at, "
+        "fired_invoice_ids, invoice_ids, status) SELECT s, t, d, k, tp, tn, r, c, i, tc, od, nb, o, u, pk, ea, "
+        "CASE WHEN fi = '' THEN NULL ELSE string_to_array(fi, ',')::uuid[] END, "
         "ARRAY(SELECT (e ->> 'invoice_id')::uuid FROM jsonb_array_elements(i) e), 'queued' "
         "FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[], "
         "$7::jsonb[], $8::jsonb[], $9::jsonb[], $10::bigint[], $11::date[], $12::timestamptz[], $13::jsonb[], "
-        "$14::text[], $15::text[], $16::timestamptz[]) AS x(s, t, d, k, tp, tn, r, c, i, tc, od, nb, o, u, pk, ea) "
+        "$14::text[], $15::text[], $16::timestamptz[], $17::text[]) "
+        "AS x(s, t, d, k, tp, tn, r, c, i, tc, od, nb, o, u, pk, ea, fi) "
         "ON CONFLICT (step_id) DO NOTHING RETURNING step_id",
         [c.step_id for c in commands], [c.tenant_id for c in commands], [c.recipient.debtor_id for c in commands],
         [c.step_key for c in commands], [c.template for c in commands], [c.tone for c in commands],
@@ -37,6 +39,8 @@ async def enqueue(conn: asyncpg.Connection, commands: Sequence[ContactRequested]
         [json.dumps([o.model_dump(mode="json") for o in c.offers]) for c in commands],
         [c.self_service_url for c in commands], [person_key(c.tenant_id, c.recipient) for c in commands],
         [c.occurred_at for c in commands],
+        # uuid[][] cannot be ragged: each list travels as text ('' for None: every invoice was fired)
+        ["" if c.fired_invoice_ids is None else ",".join(map(str, c.fired_invoice_ids)) for c in commands],
     )
     return len(rows)
 

@@ -176,9 +176,11 @@ async def _payment_without_agreement(conn: asyncpg.Connection, e: PaymentRecorde
 
 
 async def on_case_event(conn: asyncpg.Connection, e: AnyCaseEvent) -> None:
-    """Disputes, from the ruler's case events: a pause whose reasons include "dispute" opens one (its offers
-    are withdrawn); a pause without it, a lifted dispute reason, a resumption or a stop ends it, except a stop
-    because the dispute was upheld, which keeps the invoice out of negotiation for good."""
+    """Disputes and promises, from the ruler's case events. A pause whose reasons include "dispute" opens one
+    (its offers are withdrawn); a pause without it, a lifted dispute reason, a resumption or a stop ends it,
+    except a stop because the dispute was upheld, which keeps the invoice out of negotiation for good. An
+    invoice paused by a promise to pay is left out of offer messages until the promise ends."""
+    await _follow_promise(conn, e)
     if isinstance(e, CasePaused):
         reasons = set(e.reasons) if e.reasons else {e.reason}
         if "dispute" in reasons:
@@ -195,6 +197,15 @@ async def on_case_event(conn: asyncpg.Connection, e: AnyCaseEvent) -> None:
             await store.uphold_dispute(conn, e.tenant_id, e.invoice_id, e.debtor_id, e.occurred_at)
         else:
             await store.lift_dispute(conn, e.invoice_id)
+
+
+async def _follow_promise(conn: asyncpg.Connection, e: AnyCaseEvent) -> None:
+    if isinstance(e, CasePaused):
+        await store.set_promised(conn, e.invoice_id, "promise" in (e.reasons or [e.reason]), e.occurred_at)
+    elif isinstance(e, CasePauseLifted):
+        await store.set_promised(conn, e.invoice_id, "promise" in e.remaining, e.occurred_at)
+    elif isinstance(e, CaseResumed | CaseStopped):
+        await store.set_promised(conn, e.invoice_id, False, e.occurred_at)
 
 
 async def on_cancellation(conn: asyncpg.Connection, e: InvoiceCancelled, now: datetime) -> None:
@@ -258,6 +269,8 @@ async def complete_message(conn: asyncpg.Connection, command: ContactRequested, 
     MESSAGES.labels(command.template, "completed").inc()
     _, policy, _ = await store.current_policy(conn, command.tenant_id)
     update["self_service_url"] = await sign_link(conn, command.tenant_id, debtor_id, now, policy.link_validity_days)
+    if "invoices" in update:  # widened to what the offers cover: the dispatchers must know which were fired
+        update["fired_invoice_ids"] = command.fired_invoice_ids if command.fired_invoice_ids is not None else named
     return OutboxMessage(topics.contact_commands(command.channel), str(debtor_id), command.model_copy(update=update))
 
 

@@ -81,7 +81,8 @@ async def cancel_invoice(conn: Conn, invoice_id: UUID) -> str | None:
 
 
 async def open_debts(conn: Conn, tenant_id: str, debtor_id: UUID) -> list[Debt]:
-    """Open invoices of the debtor that no active agreement covers and that are not under dispute."""
+    """Open invoices of the debtor that no active agreement covers, not under dispute and not waiting for a
+    promise to pay (collection of it is paused: no message may name it)."""
     rows = await conn.fetch(
         "SELECT invoice_id, external_id, outstanding_cents, due_date, consumer, debtor->>'state' AS state "
         "FROM invoices i "
@@ -89,6 +90,7 @@ async def open_debts(conn: Conn, tenant_id: str, debtor_id: UUID) -> list[Debt]:
         "(SELECT 1 FROM agreements a WHERE a.tenant_id = $1 AND a.status = 'active' "
         " AND i.invoice_id = ANY(a.invoice_ids)) "
         "AND NOT EXISTS (SELECT 1 FROM disputes d WHERE d.invoice_id = i.invoice_id) "
+        "AND NOT EXISTS (SELECT 1 FROM promised_invoices p WHERE p.invoice_id = i.invoice_id) "
         "ORDER BY due_date, external_id", tenant_id, debtor_id)
     return [Debt(str(r["invoice_id"]), r["external_id"], r["outstanding_cents"], r["due_date"], r["consumer"],
                  r["state"]) for r in rows]
@@ -243,6 +245,15 @@ async def record_paid_after_close(conn: Conn, agreement_id: UUID, amount_cents: 
     await save_paid(conn, agreement_id, plan)
     await conn.execute("UPDATE agreements SET paid_after_close_cents = paid_after_close_cents + $2, "
                        "balance_cents = $3 WHERE agreement_id = $1", agreement_id, amount_cents, balance_cents)
+
+
+# --- promises to pay (read model of regua.cases.v1) -----------------------------------------------------
+async def set_promised(conn: Conn, invoice_id: UUID, promised: bool, since: datetime) -> None:
+    if promised:
+        await conn.execute("INSERT INTO promised_invoices (invoice_id, since) VALUES ($1, $2) "
+                           "ON CONFLICT (invoice_id) DO NOTHING", invoice_id, since)
+    else:
+        await conn.execute("DELETE FROM promised_invoices WHERE invoice_id = $1", invoice_id)
 
 
 # --- disputes (read model of regua.cases.v1) -------------------------------------------------------------

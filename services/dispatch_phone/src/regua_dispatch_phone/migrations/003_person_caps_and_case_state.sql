@@ -4,6 +4,7 @@ ALTER TABLE call_tasks ADD COLUMN person_key text;
 ALTER TABLE call_tasks ADD COLUMN invoice_ids uuid[];
 -- When the ruler emitted the command: a pause older than that was lifted since (regua_dispatch.cases).
 ALTER TABLE call_tasks ADD COLUMN emitted_at timestamptz;
+ALTER TABLE call_tasks ADD COLUMN fired_invoice_ids uuid[];  -- NULL: every invoice of the task was fired
 UPDATE call_tasks SET person_key = tenant_id || ':' || debtor_id,
                       invoice_ids = ARRAY(SELECT (e ->> 'invoice_id')::uuid FROM jsonb_array_elements(invoices) e);
 ALTER TABLE call_tasks ALTER COLUMN person_key SET NOT NULL;
