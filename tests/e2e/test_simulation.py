@@ -1,11 +1,11 @@
 """A property-based simulation over a random portfolio, through the real platform (tests/support/simulation.py):
-people with several creditors each, 90 simulated days moved once a day at a random hour, payments, disputes,
+people with several creditors each, simulated days moved once a day at a random hour, payments, disputes,
 promises, agreements kept and broken, late and dead-lettered commands replayed days later. Whatever the
 platform sent must never follow a stop, fall in a pause, leave the debtor's local contact hours, or exceed a
 person's call caps (DOMAIN.md).
 
-    .venv/bin/python -m pytest -q tests/e2e/test_simulation.py -x -s            # 300 people (CI)
-    REGUA_SIM_PEOPLE=2000 .venv/bin/python -m pytest -q tests/e2e/test_simulation.py -x -s   # the large run
+    .venv/bin/python -m pytest -q tests/e2e/test_simulation.py -x -s     # 60 people, 35 days (the suite's)
+    REGUA_SIM_PEOPLE=2000 REGUA_SIM_DAYS=90 .venv/bin/python -m pytest -q tests/e2e/test_simulation.py -x -s
 
 REGUA_SIM_SEED replays a run (the seed is printed); REGUA_SIM_DAYS shortens it."""
 
