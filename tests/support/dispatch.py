@@ -92,8 +92,12 @@ def attempts_of(platform: Platform, debtor_id: UUID | str, step_id: UUID | None 
 
 
 def wait_attempt(platform: Platform, debtor_id: UUID | str, step_id: UUID | None = None,
-                 timeout: float = 30) -> ContactAttempted:
-    return eventually(lambda: attempts_of(platform, debtor_id, step_id), timeout, what="contact.attempted")[0]
+                 timeout: float = 30, channel: str | None = None) -> ContactAttempted:
+    """The debtor's first contact.attempted (of that step, on that channel, when given)."""
+    def found() -> list[ContactAttempted]:
+        return [a for a in attempts_of(platform, debtor_id, step_id) if channel is None or a.channel == channel]
+
+    return eventually(found, timeout, what="contact.attempted")[0]
 
 
 def dispatched(platform: Platform, channel: str) -> None:

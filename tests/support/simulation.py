@@ -15,6 +15,7 @@ import asyncio
 import json
 import os
 import random
+import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -211,6 +212,7 @@ COMMANDS = tuple(f"regua.contact-commands.{c}.v1" for c in ("email", "sms", "wha
 OFFER_COMMANDS, INVOICES = "regua.offer-commands.v1", "regua.invoices.v1"
 TAPPED = (CONTACTS, CASES, AGREEMENTS, *COMMANDS, *(f"{t}.dlq" for t in COMMANDS))
 WATCHED = (CLOCK, CASES, CONTACTS, AGREEMENTS, OFFER_COMMANDS, INVOICES, *COMMANDS)
+CLOCK_FOLLOWER = re.compile(r"^(dispatch-[a-z]+)-clock-[0-9a-f]+$")
 
 
 @dataclass(frozen=True)
@@ -293,16 +295,23 @@ class Tap:
     async def _behind(self) -> int:
         ends = await self.consumer.end_offsets(self.watched)
         groups = [g[0] for g in await self.admin.list_consumer_groups()]
-        lag = 0
         every = await asyncio.gather(*(self.admin.list_consumer_group_offsets(g, partitions=self.watched)
                                        for g in groups))
-        for committed in every:
+        lag = 0
+        # A dispatcher follows the simulated clock in a group of its own per process: a process restarted by an
+        # earlier test left its group behind for good. The newest follower per channel is the one that counts.
+        clock_lag: dict[str, int] = {}
+        for group, committed in zip(groups, every, strict=True):
             followed = {tp.topic for tp, meta in committed.items() if meta.offset >= 0}
-            for tp in self.watched:
-                if tp.topic in followed:
-                    meta = committed.get(tp)
-                    lag += max(0, ends[tp] - (meta.offset if meta is not None and meta.offset >= 0 else 0))
-        return lag
+            behind = sum(max(0, ends[tp] - (meta.offset if (meta := committed.get(tp)) is not None
+                                            and meta.offset >= 0 else 0))
+                         for tp in self.watched if tp.topic in followed)
+            follower = CLOCK_FOLLOWER.match(group)
+            if follower:
+                clock_lag[follower.group(1)] = min(behind, clock_lag.get(follower.group(1), behind))
+            else:
+                lag += behind
+        return lag + sum(clock_lag.values())
 
     def republish(self, records: Iterable[Seen]) -> int:
         async def send() -> int:
