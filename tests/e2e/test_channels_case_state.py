@@ -58,7 +58,7 @@ def test_a_late_command_about_a_disputed_case_is_suppressed_with_the_reason(plat
     assert r.status_code == 201, r.text
     eventually(lambda: httpx.get(f"{platform.stack.url('ruler')}/v1/invoices/{invoice['id']}/case",
                                  headers={"X-API-Key": key}).json()["status"] == "paused", 30)
-    cases_read(platform, "sms")
+    cases_read(platform, "sms", invoice["id"], "case.paused.v1")
     # A notice planned before the dispute, delivered only now (a backlog): not sent.
     command = late_command(platform, tenant_id, "sms", phone, debtor_id=invoice["debtor_id"],
                            invoices=[invoice_summary(invoice)])

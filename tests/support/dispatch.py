@@ -3,6 +3,7 @@ channel's topic (as a backlog, a slow retry or a dead-letter replay delivers it 
 contact calendar, attempts read from regua.contacts.v1."""
 
 import asyncio
+import json
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -105,6 +106,16 @@ def dispatched(platform: Platform, channel: str) -> None:
     wait_consumed(platform, f"dispatch-{channel}", topics.contact_commands(channel))
 
 
-def cases_read(platform: Platform, channel: str) -> None:
-    """Until the channel's dispatcher has read every case event."""
+def cases_read(platform: Platform, channel: str, invoice_id: UUID | str | None = None, kind: str = "") -> None:
+    """Until the channel's dispatcher has read every case event, after (when given) the ``kind`` event of
+    ``invoice_id`` reached the topic: the ruler's outbox relay publishes it a moment after its commit."""
+    if invoice_id is not None:
+        assert platform.stack.bootstrap
+        bootstrap = platform.stack.bootstrap
+
+        def published() -> bool:
+            events = [json.loads(r["value"]) for r in asyncio.run(read_topic(bootstrap, topics.CASES))]
+            return any(e["invoice_id"] == str(invoice_id) and e["type"] == kind for e in events)
+
+        eventually(published, 30, what=f"{kind} of {invoice_id} on {topics.CASES}")
     wait_consumed(platform, f"dispatch-{channel}-cases", topics.CASES)
