@@ -427,9 +427,10 @@ class Simulation:
         self.window += 1
         self.world.moves.append(at)
 
-    def settle(self, timeout: float = 60) -> None:
-        """Until the ruler has fired every due step and every consumer group has read everything, twice."""
-        deadline = time.monotonic() + timeout
+    def settle(self, timeout: float | None = None) -> None:
+        """Until the ruler has fired every due step and every consumer group has read everything, twice. A
+        larger portfolio has more to do per simulated day: the patience grows with it."""
+        deadline = time.monotonic() + (timeout or max(60.0, self.config.people / 10))
         quiet = 0
         while quiet < 2:
             if time.monotonic() > deadline:
