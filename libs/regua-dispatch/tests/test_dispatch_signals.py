@@ -13,9 +13,11 @@ from regua_contracts.contacts import (
     ContactOptedOut,
     DebtorReplied,
 )
-from regua_dispatch.facts import learnt, send_time_block
+from regua_dispatch.facts import Verdict, learnt, send_time
 from regua_dispatch.phones import digits, phone_key
 from regua_dispatch.webhooks import is_valid, signature
+
+from .test_dispatch_holds import command
 
 NOW = datetime(2027, 3, 10, 13, 1, tzinfo=UTC)  # 10:01 in São Paulo, a Wednesday
 BASE = {"occurred_at": NOW, "tenant_id": "t", "debtor_id": uuid.uuid4()}
@@ -55,12 +57,14 @@ def test_what_contact_events_teach_each_channel() -> None:
     assert learnt(DebtorReplied(**BASE, channel="sms", text="oi", received_at=NOW), "sms") is None
 
 
-def test_the_send_time_gate_holds_opt_outs_and_invalid_contacts_not_timing() -> None:
+def test_the_send_time_gate_suppresses_opt_outs_and_invalid_contacts_and_holds_for_timing() -> None:
     policy = ContactPolicy()
-    assert send_time_block("sms", NOW, DebtorFacts(state="SP"), policy) is None
-    assert send_time_block("sms", NOW, DebtorFacts(opted_out=frozenset({"sms"})), policy) == "opted out of SMS"
-    assert send_time_block("whatsapp", NOW, DebtorFacts(invalid_contacts=frozenset({"phone"})), policy) == \
-        "invalid phone"
-    assert send_time_block("email", NOW, DebtorFacts(opted_out=frozenset({"email"})), policy) == "opted out of e-mail"
+    notice = command(NOW, state="SP")
+    assert send_time("sms", NOW, DebtorFacts(state="SP"), policy, notice).send
+    assert send_time("sms", NOW, DebtorFacts(opted_out=frozenset({"sms"})), policy, notice) == Verdict(
+        "opted out of SMS")
+    assert send_time("whatsapp", NOW, DebtorFacts(invalid_contacts=frozenset({"phone"})), policy, notice) == \
+        Verdict("invalid phone")
     sunday_night = NOW + timedelta(days=4, hours=10)
-    assert send_time_block("sms", sunday_night, DebtorFacts(state="SP"), policy) is None  # the ruler's to schedule
+    held = send_time("sms", sunday_night, DebtorFacts(state="SP"), policy, notice)
+    assert (held.rule, held.until) == ("no-contact-day", datetime(2027, 3, 15, 11, tzinfo=UTC))  # Monday 08:00

@@ -191,19 +191,6 @@ def send_time(channel: str, at: datetime, facts: DebtorFacts, policy: ContactPol
     return Verdict(decision.rule, decision.retry_at)
 
 
-def send_time_block(channel: str, at: datetime, facts: DebtorFacts, policy: ContactPolicy) -> str | None:
-    """Why the message must not go out at all (opt-out, invalid contact), or None; timing rules are
-    ``send_time``'s (they hold rather than suppress)."""
-    decision = evaluate(channel, at, facts, policy)
-    if decision.allowed or decision.retry_at is not None:
-        return None
-    if decision.rule == "opt-out":
-        return f"opted out of {_LABEL[channel]}"
-    if decision.rule == "invalid-contact":
-        return f"invalid {CONTACT_OF[channel]}"
-    return decision.rule
-
-
 def learnt(event: AnyContactEvent, channel: str) -> tuple[str, str, str] | None:
     """What a contact event teaches a dispatcher of ``channel``: ("opt-out", channel, source) or
     ("invalid", contact, reason); None when it does not concern it."""
