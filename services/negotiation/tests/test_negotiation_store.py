@@ -5,7 +5,7 @@ agreement fact goes through the outbox."""
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID, uuid4
 
@@ -297,3 +297,21 @@ def test_a_down_payment_is_told_from_cents_that_do_not_divide() -> None:
     assert down_payment([30_000, 35_000, 35_000]) == 0  # a smaller first is no down payment
     assert down_payment([50_000, 25_000, 25_000]) == 50_000
     assert down_payment([10_000]) == 0
+
+
+async def test_an_offer_whose_first_installment_is_past_due_no_longer_stands(conn: asyncpg.Connection) -> None:
+    """Seen in the portfolio simulation: an offer accepted after its first installment's due date (but before
+    it expired) made an agreement born late, broken at the next check."""
+    debtor = uuid4()
+    await invoice(conn, debtor, 10_000, date(2024, 2, 1))
+    offers = await handlers.current_offers(conn, TENANT.id, debtor, TODAY, NOW)
+    first_due = offers[1]["due_dates"][0]
+    later = first_due + timedelta(days=1)
+    assert later < offers[1]["expires_on"]  # not expired: only its first installment is past due
+    with pytest.raises(handlers.OfferUnavailable, match="first installment was due"):
+        await handlers.accept_offer(conn, TENANT, offers[1]["offer_id"], "agent", later, NOW)
+    renewed = await handlers.current_offers(conn, TENANT.id, debtor, later, NOW)
+    assert {o["offer_id"] for o in renewed}.isdisjoint(o["offer_id"] for o in offers)
+    assert all(o["due_dates"][0] >= later for o in renewed)
+    agreement_id = await handlers.accept_offer(conn, TENANT, renewed[1]["offer_id"], "agent", later, NOW)
+    assert (await store.installments(conn, agreement_id))[0]["due_date"] >= later

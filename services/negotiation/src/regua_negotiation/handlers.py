@@ -84,8 +84,10 @@ async def _standing_offers(conn: asyncpg.Connection, tenant_id: str, debtor_id: 
     debts = await store.open_debts(conn, tenant_id, debtor_id)
     invoice_ids = sorted(UUID(d.invoice_id) for d in debts)
     offers = await store.open_offers(conn, tenant_id, debtor_id)
-    if offers and all(o["expires_on"] >= today and o["as_of"] is not None and sorted(o["invoice_ids"]) == invoice_ids
-                      for o in offers):
+    # An offer stands while it has not expired and its first installment is not yet due: accepted later, the
+    # agreement would be born late and break at once (seen in the portfolio simulation).
+    if offers and all(o["expires_on"] >= today and o["due_dates"][0] >= today and o["as_of"] is not None
+                      and sorted(o["invoice_ids"]) == invoice_ids for o in offers):
         return offers, debts
     return [], debts
 
@@ -112,6 +114,9 @@ async def accept_offer(conn: asyncpg.Connection, tenant: Tenant, offer_id: UUID,
         raise OfferUnavailable(f"the offer is {offer['status']}")
     if offer["expires_on"] < today:
         raise OfferUnavailable(f"the offer expired on {offer['expires_on'].isoformat()}")
+    if offer["due_dates"][0] < today:
+        raise OfferUnavailable(f"its first installment was due on {offer['due_dates'][0].isoformat()}; "
+                               "ask for new offers")
     open_ids = {UUID(d.invoice_id) for d in await store.open_debts(conn, tenant.id, offer["debtor_id"])}
     if set(offer["invoice_ids"]) != open_ids:
         raise OfferUnavailable("the debts changed since the offer was made; ask for a new one")
