@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from regua_platform.clock import SimulatedClock, WallClock
+from regua_platform.clock import SimulatedClock, WallClock, still_waiting
 
 START = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -72,3 +72,12 @@ def test_a_following_clock_moves_with_the_events_it_sees_and_never_back() -> Non
     observe(clock, later.replace(hour=14))
     assert clock.now() == later.replace(hour=14)
     observe(WallClock(), later)  # the wall clock follows nothing
+
+
+def test_an_event_waits_only_within_its_window_and_never_when_stamped_in_the_future() -> None:
+    now = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    wait = timedelta(minutes=10)
+    assert still_waiting(now, now - timedelta(minutes=9), wait)
+    assert not still_waiting(now, now - wait, wait)
+    assert still_waiting(now, now + timedelta(minutes=4), wait)  # another host's clock a little ahead
+    assert not still_waiting(now, now + timedelta(days=2190), wait)  # six years ahead: never believed

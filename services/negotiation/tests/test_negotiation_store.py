@@ -278,6 +278,17 @@ async def test_a_message_naming_an_invoice_never_registered_here_waits_then_give
     assert isinstance(attempt, ContactAttempted) and attempt.reason == "invoices not known to negotiation"
 
 
+async def test_a_message_stamped_in_the_future_does_not_wait_for_ever(conn: asyncpg.Connection) -> None:
+    # A record dated years ahead (a bad producer clock) would otherwise wait until parking gives up, hours later.
+    future = negotiation_step(uuid4(), uuid4(), occurred_at=NOW + timedelta(days=365 * 6))
+    message = await handlers.complete_message(conn, future, TODAY, NOW, sign)
+    attempt = CONTACT_EVENT.validate_json(message.event.model_dump_json())
+    assert isinstance(attempt, ContactAttempted) and attempt.reason == "invoices not known to negotiation"
+    skewed = negotiation_step(uuid4(), uuid4(), occurred_at=NOW + timedelta(minutes=2))  # within the skew: waits
+    with pytest.raises(handlers.InvoicesNotYetKnown):
+        await handlers.complete_message(conn, skewed, TODAY, NOW, sign)
+
+
 async def test_a_reply_code_accepts_only_an_offer_the_debtor_was_shown(conn: asyncpg.Connection) -> None:
     debtor = uuid4()
     await invoice(conn, debtor, 10_000, date(2024, 2, 1))

@@ -1,6 +1,6 @@
 """The one clock. Production reads the wall clock; tests and the demo move a simulated one."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
@@ -55,3 +55,14 @@ def service_clock(mode: str, known: datetime | None = None) -> Clock:
 def observe(clock: Clock, instant: datetime) -> None:
     if isinstance(clock, EventClock):
         clock.observe(instant)
+
+
+#: How far ahead of this service's clock another host's clock may run before its event times are not believed.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def still_waiting(now: datetime, occurred_at: datetime, wait: timedelta) -> bool:
+    """Whether an event that names something not seen yet should still wait for it: only within ``wait`` of its
+    own time. An event stamped in the future (beyond the skew) never waits, else it would wait for ever."""
+    age = now - occurred_at
+    return -CLOCK_SKEW <= age < wait

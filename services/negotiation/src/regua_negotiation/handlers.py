@@ -30,6 +30,7 @@ from regua_negotiation.domain.pix import brcode
 from regua_negotiation.domain.policy import NegotiationPolicy, classify
 from regua_negotiation.legal import ceilings
 from regua_platform import outbox
+from regua_platform.clock import still_waiting
 from regua_platform.outbox import OutboxMessage
 from regua_platform.tenants import Tenant
 
@@ -250,7 +251,7 @@ async def complete_message(conn: asyncpg.Connection, command: ContactRequested, 
     debtor_id = command.recipient.debtor_id
     update: dict[str, Any] = {}
     if await store.known_invoices(conn, command.tenant_id, named) < len(set(named)):
-        if now - command.occurred_at < REGISTRATION_WAIT:
+        if still_waiting(now, command.occurred_at, REGISTRATION_WAIT):
             raise InvoicesNotYetKnown(f"{len(named)} invoices named, not all registered here yet")
         nothing = "invoices not known to negotiation"
     elif command.template == AGREEMENT_TEMPLATE:

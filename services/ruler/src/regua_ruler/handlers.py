@@ -35,6 +35,7 @@ from regua_contracts.contacts import (
 )
 from regua_contracts.invoices import InvoiceCancelled, InvoiceRegistered, PaymentRecorded
 from regua_platform import outbox
+from regua_platform.clock import still_waiting
 from regua_platform.kafka import TransientError
 from regua_platform.outbox import OutboxMessage
 from regua_ruler.domain.firing import (
@@ -188,7 +189,7 @@ async def confirm_agreement(conn: asyncpg.Connection, e: AgreementCreated, now: 
     the way), as the thank-you goes: an answer to what the debtor just did, not a collection step; the
     dispatcher's send-time gate still honours opt-outs and invalid contacts."""
     rows = await cases.contact_details(conn, e.tenant_id, e.invoice_ids)
-    if len(rows) < len(set(e.invoice_ids)) and now - e.occurred_at < REGISTRATION_WAIT:
+    if len(rows) < len(set(e.invoice_ids)) and still_waiting(now, e.occurred_at, REGISTRATION_WAIT):
         # Negotiation read the invoices' registration before the ruler did: wait for it, not forever.
         raise TransientError(f"{len(set(e.invoice_ids)) - len(rows)} invoices of the agreement not known yet")
     if not rows:
