@@ -2,7 +2,7 @@
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Final, Literal
+from typing import Annotated, Final, Literal, get_args
 from uuid import UUID
 
 from pydantic import Field, TypeAdapter
@@ -209,4 +209,6 @@ AnyContactEvent = Annotated[
     Field(discriminator="type"),
 ]
 CONTACT_EVENT = TypeAdapter[AnyContactEvent](AnyContactEvent)
+#: Every type regua.contacts.v1 may carry: a reader that looks at the type alone still refuses one it does not know.
+CONTACT_EVENT_TYPES = frozenset(m.model_fields["type"].default for m in get_args(get_args(AnyContactEvent)[0]))
 CONTACT_REQUESTED = TypeAdapter(ContactRequested)

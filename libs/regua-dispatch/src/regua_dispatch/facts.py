@@ -10,7 +10,7 @@ from datetime import datetime
 from uuid import UUID
 
 import asyncpg
-from pydantic import BaseModel, ConfigDict, TypeAdapter
+from pydantic import BaseModel, ConfigDict, TypeAdapter, field_validator
 
 from regua_compliance import ContactPolicy, DebtorFacts, evaluate
 from regua_contracts import topics
@@ -18,6 +18,7 @@ from regua_contracts.common import is_mobile
 from regua_contracts.contacts import (
     AGREEMENT_TEMPLATE,
     CONTACT_EVENT,
+    CONTACT_EVENT_TYPES,
     AnyContactEvent,
     CallOutcomeRecorded,
     ContactFailed,
@@ -212,6 +213,14 @@ class _Kind(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
     type: str
+
+    @field_validator("type")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        # A future version of an opt-out must be dead-lettered (and replayed after an upgrade), never skipped.
+        if value not in CONTACT_EVENT_TYPES:
+            raise ValueError(f"unknown contact event type {value!r}")
+        return value
 
 
 _TEACHING = {"contact.opted-out.v1", "contact.invalidated.v1", "contact.failed.v1", "call.outcome-recorded.v1"}
