@@ -99,6 +99,7 @@ class LocalStack:
     def env(self) -> dict[str, str]:
         assert self.bootstrap is not None
         return {
+            "REGUA_ENVIRONMENT": "local",  # the placeholder secrets below are accepted only here
             "REGUA_DATABASE_URL": self.database_url,
             "REGUA_KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
             "REGUA_KAFKA_SESSION_TIMEOUT_MS": "2000",

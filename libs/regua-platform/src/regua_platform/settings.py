@@ -3,14 +3,19 @@
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from regua_platform.secrets import weak_secrets
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REGUA_", extra="ignore")
 
     service_name: str = "regua"
+    #: "local" (the local stack, tests, demo) accepts the shipped placeholder secrets; anywhere else a
+    #: service refuses to start while a secret it uses is a placeholder or short (secrets.py).
+    environment: Literal["local", "production"] = "production"
     database_url: str = "postgresql://postgres@127.0.0.1:5432/regua"
     db_pool_min: int = 1
     db_pool_max: int = 10
@@ -97,3 +102,18 @@ class Settings(BaseSettings):
     phone_max_attempts: int = 3  # calls of one task (no answer) before its step is given up
     phone_retry_minutes: int = 120  # a call with no answer returns to the queue this much later
     phone_assignment_minutes: int = 30  # a fetched call without an outcome returns to the queue after this
+
+    # --- Operators (staff tokens, X-Staff-Token) and request limits (regua_platform.staff, .ratelimit) ---
+    staff_token_secret: str = Field(default="change-me-staff-token-secret", min_length=8)  # signs staff tokens
+    staff_token_hours: float = 12.0  # default lifetime of an issued staff token
+    #: Guesses per client IP a minute at short codes and token checks (login, admin token); 429 past them.
+    auth_attempts_per_minute: float = 30.0
+    #: Signed webhooks older (or further in the future) than this are refused (replays of old messages).
+    webhook_tolerance_seconds: int = 300
+
+    @model_validator(mode="after")
+    def _real_secrets_outside_local(self) -> "Settings":
+        if self.environment != "local" and (weak := weak_secrets(self)):
+            raise ValueError("refusing to start outside the local stack (REGUA_ENVIRONMENT=local) with placeholder "
+                             f"or short secrets: {', '.join(weak)}; set them to random values of 32+ characters")
+        return self

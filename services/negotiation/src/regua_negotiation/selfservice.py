@@ -52,9 +52,7 @@ def _subject(runtime: Runtime, token: str) -> tuple[str, UUID] | HTMLResponse:
     """The tenant and debtor a link names, or the error page for a tampered, foreign or expired link."""
     _, now = views.today_and_now(runtime)
     try:
-        body = links.verify(token, runtime.settings.link_secret, now)
-        if body.get("p") != views.LINK_PURPOSE:
-            raise links.InvalidLink("the link is not a negotiation link")
+        body = links.verify(token, runtime.settings.link_secret, now, links.SELF_SERVICE)
         return str(body["t"]), UUID(str(body["d"]))
     except links.InvalidLink as exc:
         if "expired" in str(exc):

@@ -12,6 +12,7 @@ from regua_platform.http import ApiError
 from regua_platform.service import runtime_of
 from regua_platform.tenants import TenantDep
 from regua_ruler import handlers, migration
+from regua_ruler.domain import rulers as rulers_domain
 from regua_ruler.domain.rulers import parse_ruler
 from regua_ruler.store import cases, rulers
 
@@ -71,7 +72,7 @@ async def performance(request: Request, name: str, tenant: TenantDep) -> dict[st
 
 
 class Migrate(BaseModel):
-    to_version: Annotated[int | None, Field(ge=1)] = None
+    to_version: Annotated[int | None, Field(ge=1, le=rulers_domain.MAX_VERSION)] = None
 
 
 @router.post("/rulers/{name}/migrate")
