@@ -28,6 +28,7 @@ SERVICES = {
     "negotiation": "regua_negotiation",
 }
 ADMIN_TOKEN = "local-admin-token"
+STAFF_TOKEN_SECRET = "local-staff-token-secret"  # signs the operators' tokens (regua_platform.staff)
 # Shared with the provider double (provider_sink.py defaults): its tokens and webhook secrets.
 PROVIDER_ENV = {
     "REGUA_SMS_PROVIDER_TOKEN": "local-sms-token",
@@ -105,6 +106,7 @@ class LocalStack:
             "REGUA_KAFKA_SESSION_TIMEOUT_MS": "2000",
             "REGUA_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
             "REGUA_ADMIN_TOKEN": ADMIN_TOKEN,
+            "REGUA_STAFF_TOKEN_SECRET": STAFF_TOKEN_SECRET,
             "REGUA_SMTP_PORT": str(self.smtp_port),
             "REGUA_LOG_LEVEL": os.environ.get("REGUA_LOG_LEVEL", "INFO"),
             "REGUA_CREDIT_GRPC_TARGET": self.grpc_target("credit"),  # how the ruler reaches credit analysis

@@ -94,7 +94,7 @@ async def notify(request: Request) -> dict[str, int]:
     except ValidationError as exc:
         raise ApiError(400, "(body)", f"not a WhatsApp notification: {exc}"[:300]) from exc
     values = [c.value for e in note.entry for c in e.changes if c.field == "messages"]
-    stamps = [x.timestamp for v in values for x in [*v.statuses, *v.messages]]
+    stamps = [s.timestamp for v in values for s in v.statuses] + [m.timestamp for v in values for m in v.messages]
     # Simulated time: the debtor's messages carry the simulated moment (they move the clock), so only
     # their age is checked; with the wall clock both sides of the window are.
     require_fresh([datetime.fromtimestamp(t, UTC) for t in stamps], datetime.now(UTC),
