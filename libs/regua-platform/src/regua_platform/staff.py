@@ -51,6 +51,8 @@ class Actor:
 def issue(secret: str, staff_id: str, role: str, tenant: str, expires_at: datetime) -> str:
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    if not 0 < len(staff_id) <= 64 or not tenant:
+        raise ValueError("a staff id has 1 to 64 characters, and a token names a tenant (or *)")
     return links.sign("staff", {"s": staff_id, "r": role, "t": tenant}, secret, expires_at)
 
 
