@@ -38,9 +38,9 @@ def test_signature_is_hmac_sha256_of_the_raw_body() -> None:
 
 def test_the_timestamped_signature_covers_the_timestamp() -> None:
     # echo -n '1700000000.{"a":1}' | openssl dgst -sha256 -hmac secret
-    assert timestamped_signature("secret", b'{"a":1}', 1_700_000_000) == (
-        "t=1700000000,v1=49f24e537407743fa4a0242bb63b94b9a47ee99cbbe071ccd8a22550ae411686")
-    assert header != timestamped_signature("secret", b'{"a":1}', 1_700_000_001)
+    header = timestamped_signature("secret", b'{"a":1}', 1_700_000_000)
+    assert header == "t=1700000000,v1=49f24e537407743fa4a0242bb63b94b9a47ee99cbbe071ccd8a22550ae411686"
+    assert header.split("v1=")[1] != timestamped_signature("secret", b'{"a":1}', 1_700_000_001).split("v1=")[1]
 
 
 def test_payload_timestamps_must_lie_within_the_window() -> None:
