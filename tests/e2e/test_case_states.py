@@ -40,7 +40,8 @@ def test_a_dispute_outlives_a_promise_that_expires(platform: Platform) -> None:
     assert platform.mail_to(email) == []  # the dispute still holds every step
 
     with ruler_api(platform, key) as ruler:
-        r = ruler.post(f"/v1/invoices/{invoice_id}/disputes/answer", json={"outcome": "rejected"})
+        r = ruler.post(f"/v1/invoices/{invoice_id}/disputes/answer", json={"outcome": "rejected"},
+                        headers=platform.operator(key))
         assert r.status_code == 200 and r.json()["status"] == "active", r.text
     resumed = eventually(lambda: [e for e in case_events(platform, invoice_id) if e.type == "case.resumed.v1"], 30,
                          what="case.resumed")

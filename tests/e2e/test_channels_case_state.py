@@ -32,7 +32,7 @@ def test_a_paid_debtors_queued_call_is_withdrawn_and_never_offered_to_an_agent(p
     day = working_day_before_working_day(platform)
     invoice = register(platform, key, day - timedelta(days=1), 88_000, phone=unique_phone())
     platform.set_clock(local(day, 10, 1))
-    calls = httpx.Client(base_url=f"{platform.stack.url('dispatch-phone')}/v1/calls", headers={"X-API-Key": key})
+    calls = httpx.Client(base_url=f"{platform.stack.url('dispatch-phone')}/v1/calls", headers=platform.operator(key))
     dispatched(platform, "phone")
     with platform.api(key) as api:
         r = api.post(f"/v1/invoices/{invoice['id']}/payments", json={"amount_cents": 88_000})
@@ -40,9 +40,9 @@ def test_a_paid_debtors_queued_call_is_withdrawn_and_never_offered_to_an_agent(p
     withdrawn = wait_attempt(platform, invoice["debtor_id"], channel="phone")  # the thank-you may come first
     assert (withdrawn.channel, withdrawn.outcome, withdrawn.reason) == ("phone", "suppressed", "case stopped: paid")
     assert calls.get(f"/{withdrawn.step_id}").json()["status"] == "cancelled"
-    assert calls.post("/next", json={"agent_id": "ag-1"}).status_code == 204  # nothing for this tenant's agents
+    assert calls.post("/next").status_code == 204  # nothing for this tenant's agents
     platform.set_clock(local(day + timedelta(days=2), 10))
-    assert calls.post("/next", json={"agent_id": "ag-1"}).status_code == 204
+    assert calls.post("/next").status_code == 204
 
 
 def test_a_late_command_about_a_disputed_case_is_suppressed_with_the_reason(platform: Platform) -> None:

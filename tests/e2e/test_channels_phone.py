@@ -50,12 +50,15 @@ def test_agents_work_the_queue_by_priority_and_record_outcomes(platform: Platfor
 
     platform.set_clock(at_local(due + timedelta(days=1)))
     eventually(lambda: len(phone_steps(platform, tenant_id)) == 4, 30, what="four phone commands")
-    calls = httpx.Client(base_url=f"{platform.stack.url('dispatch-phone')}/v1/calls", headers={"X-API-Key": key})
+    calls = httpx.Client(base_url=f"{platform.stack.url('dispatch-phone')}/v1/calls", headers=platform.operator(key))
     for step in phone_steps(platform, tenant_id):
         eventually(lambda s=step: calls.get(f"/{s}").status_code == 200, 30, what="the call to be queued")
 
-    def take(agent: str = "ag-7") -> dict[str, Any]:
-        r = calls.post("/next", json={"agent_id": agent})
+    def agent(staff_id: str) -> dict[str, str]:
+        return platform.operator(key, staff_id)  # the staff token names the agent, never the body
+
+    def take(staff_id: str = "ag-7") -> dict[str, Any]:
+        r = calls.post("/next", headers=agent(staff_id))
         assert r.status_code == 200, r.text
         task: dict[str, Any] = r.json()
         return task
@@ -65,31 +68,31 @@ def test_agents_work_the_queue_by_priority_and_record_outcomes(platform: Platfor
     assert "Provedor Conecta Fibra, CNPJ 11.222.333/0001-81" in first["script_parts"]["confirmed"]
     assert "Provedor Conecta Fibra" not in first["script_parts"]["opening"]  # not before who answered is confirmed
     promise = (due + timedelta(days=6)).isoformat()
-    r = calls.post(f"/{first['call_id']}/outcome", json={"agent_id": "ag-7", "outcome": "promise_to_pay",
-                                                          "promise_date": promise, "promise_amount_cents": 200_000})
+    r = calls.post(f"/{first['call_id']}/outcome", headers=agent("ag-7"), json={
+        "outcome": "promise_to_pay", "promise_date": promise, "promise_amount_cents": 200_000})
     assert r.status_code == 200 and r.json()["status"] == "done", r.text
-    again = calls.post(f"/{first['call_id']}/outcome", json={"agent_id": "ag-7", "outcome": "refused"})
+    again = calls.post(f"/{first['call_id']}/outcome", headers=agent("ag-7"), json={"outcome": "refused"})
     assert again.status_code == 409
-    bad = calls.post(f"/{first['call_id']}/outcome", json={"agent_id": "ag-7", "outcome": "promise_to_pay"})
+    bad = calls.post(f"/{first['call_id']}/outcome", headers=agent("ag-7"), json={"outcome": "promise_to_pay"})
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "promise_date"
 
     second = take()
     assert second["debtor_id"] == middle["debtor_id"]
-    assert calls.post(f"/{second['call_id']}/outcome", json={"agent_id": "ag-7", "outcome": "conversation_held"}
+    assert calls.post(f"/{second['call_id']}/outcome", headers=agent("ag-7"), json={"outcome": "conversation_held"}
                       ).status_code == 200
     third = take()
     assert third["debtor_id"] == small["debtor_id"]
-    assert calls.post(f"/{third['call_id']}/outcome", json={"agent_id": "ag-7", "outcome": "wrong_number"}
+    assert calls.post(f"/{third['call_id']}/outcome", headers=agent("ag-7"), json={"outcome": "wrong_number"}
                       ).status_code == 200
     fourth = take("ag-9")
     assert fourth["debtor_id"] == smallest["debtor_id"]
-    wrong_agent = calls.post(f"/{fourth['call_id']}/outcome", json={"agent_id": "ag-7", "outcome": "no_answer"})
+    wrong_agent = calls.post(f"/{fourth['call_id']}/outcome", headers=agent("ag-7"), json={"outcome": "no_answer"})
     assert wrong_agent.status_code == 409
     callback = platform.now() + timedelta(hours=2)
-    r = calls.post(f"/{fourth['call_id']}/outcome", json={"agent_id": "ag-9", "outcome": "callback",
-                                                           "callback_at": callback.isoformat()})
+    r = calls.post(f"/{fourth['call_id']}/outcome", headers=agent("ag-9"),
+                   json={"outcome": "callback", "callback_at": callback.isoformat()})
     assert r.status_code == 200 and r.json()["status"] == "queued", r.text
-    assert calls.post("/next", json={"agent_id": "ag-7"}).status_code == 204  # the callback is for later
+    assert calls.post("/next", headers=agent("ag-7")).status_code == 204  # the callback is for later
 
     # The promise pauses the case until the day after the promised date; wrong number invalidates the phone.
     ruler = httpx.Client(base_url=platform.stack.url("ruler"), headers={"X-API-Key": key})
@@ -105,13 +108,13 @@ def test_agents_work_the_queue_by_priority_and_record_outcomes(platform: Platfor
     platform.set_clock(at_local(due + timedelta(days=2)))
     platform.wait_no_due_steps()
     back: dict[str, Any] = eventually(
-        lambda: (r := calls.post("/next", json={"agent_id": "ag-9"})).status_code == 200 and r.json(), 30,
+        lambda: (r := calls.post("/next", headers=agent("ag-9"))).status_code == 200 and r.json(), 30,
         what="the callback to come due")
     assert (back["debtor_id"], back["call_id"]) == (smallest["debtor_id"], fourth["call_id"])
-    assert calls.post("/next", json={"agent_id": "ag-7"}).status_code == 204
+    assert calls.post("/next", headers=agent("ag-7")).status_code == 204
 
     other_key = tenant_with_ruler(platform, "Outra Empresa Ltda", STEPS, services=("dispatch-phone",))
     other = httpx.Client(base_url=f"{platform.stack.url('dispatch-phone')}/v1/calls",
-                         headers={"X-API-Key": other_key})
+                         headers=platform.operator(other_key))
     assert other.get(f"/{first['call_id']}").status_code == 404
-    assert other.post("/next", json={"agent_id": "ag-1"}).status_code == 204
+    assert other.post("/next", headers=platform.operator(other_key, "ag-1")).status_code == 204

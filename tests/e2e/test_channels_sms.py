@@ -2,6 +2,7 @@
 delivery receipt -> contact.delivered; an invalid number invalidates the phone and the ruler falls back."""
 
 import asyncio
+import time
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -16,7 +17,7 @@ from regua_contracts.contacts import (
     ContactFailed,
     ContactInvalidated,
 )
-from regua_dispatch.webhooks import signature
+from regua_dispatch.webhooks import signature, timestamped_signature
 from regua_localstack.stack import PROVIDER_ENV
 from regua_localstack.topics import produce, read_topic
 from tests.support.channels import (
@@ -87,14 +88,30 @@ def test_a_receipt_with_a_bad_signature_is_refused_and_changes_nothing(platform:
     url = f"{platform.stack.url('dispatch-sms')}/webhooks/sms/receipts"
     body = b'{"receipts": [{"id": "sms_forged", "status": "failed", "error_code": "invalid_number"}]}'
     secret = PROVIDER_ENV["REGUA_SMS_WEBHOOK_SECRET"]
-    for headers in ({}, {"X-Hub-Signature-256": signature("not-the-secret", body)},
-                    {"X-Hub-Signature-256": signature(secret, body + b" ")}):
+    now = int(time.time())
+    for headers in ({}, {"X-Signature": timestamped_signature("not-the-secret", body, now)},
+                    {"X-Signature": timestamped_signature(secret, body + b" ", now)},
+                    {"X-Signature": timestamped_signature(secret, body, now).replace(f"t={now}", f"t={now + 1}")},
+                    {"X-Hub-Signature-256": signature(secret, body)}):  # the body alone: no longer enough
         r = httpx.post(url, content=body, headers={"Content-Type": "application/json", **headers})
         assert r.status_code == 401, r.text
-        assert r.json() == {"errors": [{"field": "X-Hub-Signature-256", "reason": "missing or invalid signature"}]}
+        assert r.json() == {"errors": [{"field": "X-Signature", "reason": "missing or invalid signature"}]}
     good = httpx.post(url, content=body, headers={"Content-Type": "application/json",
-                                                  "X-Hub-Signature-256": signature(secret, body)})
+                                                  "X-Signature": timestamped_signature(secret, body, now)})
     assert good.status_code == 200 and good.json() == {"applied": 0}  # signed, but about no message of ours
+
+
+def test_a_signed_webhook_replayed_outside_the_window_is_refused(platform: Platform) -> None:
+    """A captured, correctly signed message sent again six years later (or dated ahead) changes nothing."""
+    secret = PROVIDER_ENV["REGUA_SMS_WEBHOOK_SECRET"]
+    base = f"{platform.stack.url('dispatch-sms')}/webhooks/sms"
+    body = (b'{"messages": [{"id": "in_replayed", "from": "+5511987650000", "text": "SAIR", '
+            b'"timestamp": "2021-01-04T12:00:00+00:00"}]}')
+    for at in (int(time.time()) - 6 * 365 * 86400, int(time.time()) - 600, int(time.time()) + 600):
+        r = httpx.post(f"{base}/inbound", content=body, headers={
+            "Content-Type": "application/json", "X-Signature": timestamped_signature(secret, body, at)})
+        assert r.status_code == 401, r.text
+        assert r.json()["errors"][0]["reason"] == "the signed timestamp is outside the accepted window"
 
 
 def test_a_provider_that_stays_down_dead_letters_the_command_and_a_replay_sends_it_once(platform: Platform) -> None:

@@ -1,6 +1,7 @@
 """WhatsApp end to end against a Cloud API double (real HTTP, signed webhooks): approved templates outside
 the 24-hour window, free text inside it, replies that opt out or ask to negotiate."""
 
+import time
 from datetime import timedelta
 
 import httpx
@@ -85,8 +86,7 @@ def test_webhooks_verify_the_subscription_and_refuse_bad_signatures(platform: Pl
     assert handshake.status_code == 200 and handshake.text == "1158201444"
     assert httpx.get(url, params={"hub.mode": "subscribe", "hub.verify_token": "wrong",
                                   "hub.challenge": "x"}).status_code == 403
-    body = (b'{"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages", '
-            b'"value": {"statuses": [{"id": "wamid.forged", "status": "failed", "errors": [{"code": 131026}]}]}}]}]}')
+    body = _statuses(int(time.time()))
     forged = httpx.post(url, content=body, headers={"X-Hub-Signature-256": signature("not-the-app-secret", body)})
     assert forged.status_code == 401
     unsigned = httpx.post(url, content=body)
@@ -94,3 +94,20 @@ def test_webhooks_verify_the_subscription_and_refuse_bad_signatures(platform: Pl
     signed = httpx.post(url, content=body, headers={
         "X-Hub-Signature-256": signature(PROVIDER_ENV["REGUA_WHATSAPP_APP_SECRET"], body)})
     assert signed.status_code == 200 and signed.json() == {"applied": 0, "received": 0}
+
+
+def _statuses(at: int) -> bytes:
+    return (b'{"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages", '
+            b'"value": {"statuses": [{"id": "wamid.forged", "status": "failed", "timestamp": "%d", '
+            b'"errors": [{"code": 131026}]}]}}]}]}' % at)
+
+
+def test_a_signed_notification_stamped_outside_the_window_is_refused(platform: Platform) -> None:
+    """Meta signs only the body: a captured notification replayed later is told by its own timestamps."""
+    url = f"{platform.stack.url('dispatch-whatsapp')}/webhooks/whatsapp"
+    secret = PROVIDER_ENV["REGUA_WHATSAPP_APP_SECRET"]
+    for at in (int(time.time()) - 6 * 365 * 86400, int(time.time()) - 600):
+        body = _statuses(at)
+        r = httpx.post(url, content=body, headers={"X-Hub-Signature-256": signature(secret, body)})
+        assert r.status_code == 401, r.text
+        assert r.json()["errors"][0]["field"] == "timestamp"

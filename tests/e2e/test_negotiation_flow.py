@@ -43,10 +43,11 @@ def test_offer_accepted_installments_paid_thank_you(platform: Platform) -> None:
     assert menu[0]["discount_cents"] == menu[0]["updated_debt_cents"] - 20_000 > 0  # fine and interest waived
 
     with negotiation_api(platform, api_key) as neg:
-        r = neg.post(f"/v1/offers/{menu[1]['offer_id']}/accept")
+        r = neg.post(f"/v1/offers/{menu[1]['offer_id']}/accept", headers=platform.operator(api_key))
         assert r.status_code == 201, r.text
         agreement = r.json()
-        assert neg.post(f"/v1/offers/{menu[0]['offer_id']}/accept").status_code == 409  # superseded
+        superseded = neg.post(f"/v1/offers/{menu[0]['offer_id']}/accept", headers=platform.operator(api_key))
+        assert superseded.status_code == 409
     assert [i["amount_cents"] for i in agreement["installments"]] == [10_000, 10_000]
     for inst in agreement["installments"]:
         payload = inst["pix_copia_e_cola"]

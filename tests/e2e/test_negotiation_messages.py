@@ -162,7 +162,7 @@ def test_cancelling_an_invoice_under_agreement_voids_it_and_resumes_the_rest(pla
     menu = eventually(lambda: [o for o in wait_offers(platform, key, debtor_id) if len(o["invoice_ids"]) == 2], 30,
                       what="offers covering both invoices")
     with negotiation_api(platform, key) as neg:
-        assert neg.post(f"/v1/offers/{menu[1]['offer_id']}/accept").status_code == 201
+        assert neg.post(f"/v1/offers/{menu[1]['offer_id']}/accept", headers=platform.operator(key)).status_code == 201
     for inv in (kept, cancelled):
         eventually(lambda inv=inv: case_status(platform, key, inv["id"]) == ("paused", "agreement"), 30,
                    what="both cases paused")
@@ -192,7 +192,7 @@ def test_a_negotiation_call_gives_the_agent_the_offers_and_the_link(platform: Pl
                          timeout=30)
 
     def queued() -> dict[str, Any] | None:
-        r = calls.post("/next", json={"agent_id": "ag-neg"})
+        r = calls.post("/next", headers=platform.operator(key, "ag-neg"))
         return r.json() if r.status_code == 200 else None
 
     call = eventually(queued, 30, what="the negotiation call in the agents' queue")

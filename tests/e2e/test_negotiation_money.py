@@ -68,7 +68,7 @@ def test_a_disputed_invoice_is_not_offered_nor_agreed(platform: Platform) -> Non
                                 if o["invoice_ids"] == [kept["id"]]], 30, what="offers without the disputed invoice")
     assert fresh[0]["total_cents"] == 20_000
     with negotiation_api(platform, api_key) as neg:
-        r = neg.post(f"/v1/offers/{menu[0]['offer_id']}/accept")
+        r = neg.post(f"/v1/offers/{menu[0]['offer_id']}/accept", headers=platform.operator(api_key))
         assert r.status_code == 409 and "under dispute" in r.json()["errors"][0]["reason"]
     assert "em contestação" in page_text(platform, api_key, debtor_id)
 

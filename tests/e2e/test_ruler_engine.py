@@ -143,7 +143,8 @@ def test_a_dispute_pauses_the_invoice_until_answered(platform: Platform) -> None
         platform.wait_no_due_steps()
         assert platform.mail_to(email) == []
         assert wait_case(platform, key, invoice_id)["status"] == "paused"
-        r = ruler.post(f"/v1/invoices/{invoice_id}/disputes/answer", json={"outcome": "rejected"})
+        r = ruler.post(f"/v1/invoices/{invoice_id}/disputes/answer", json={"outcome": "rejected"},
+                        headers=platform.operator(key))
         assert r.json()["status"] == "active"
     # Collection resumes: the next step goes out on its day.
     platform.set_clock(local(due + timedelta(days=5)))  # D+5 (SMS/WhatsApp/e-mail fallback)

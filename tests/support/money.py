@@ -17,7 +17,7 @@ def open_dispute(platform: Platform, api_key: str, invoice_id: str) -> None:
 
 def answer_dispute(platform: Platform, api_key: str, invoice_id: str, outcome: str) -> None:
     r = httpx.post(f"{platform.stack.url('ruler')}/v1/invoices/{invoice_id}/disputes/answer",
-                   headers={"X-API-Key": api_key}, json={"outcome": outcome}, timeout=30)
+                   headers=platform.operator(api_key), json={"outcome": outcome}, timeout=30)
     assert r.status_code == 200, r.text
 
 

@@ -483,26 +483,27 @@ class Simulation:
         rng = self.rng
         for tenant, key in enumerate(self.keys):
             calls = f"{self.platform.stack.url('dispatch-phone')}/v1/calls"
+            agent = self.platform.operator(key, f"sim-{tenant}")  # the staff token names the agent
             for _ in range(500):
-                r = self.http.post(f"{calls}/next", json={"agent_id": f"sim-{tenant}"}, headers={"X-API-Key": key})
+                r = self.http.post(f"{calls}/next", headers=agent)
                 if r.status_code == 204:
                     break
                 assert r.status_code == 200, r.text
                 task = r.json()
                 outcome = rng.choices(("no_answer", "conversation_held", "promise_to_pay", "refused", "callback",
                                        "wrong_number"), (35, 20, 18, 10, 12, 2))[0]
-                body: dict[str, Any] = {"agent_id": f"sim-{tenant}", "outcome": outcome}
+                body: dict[str, Any] = {"outcome": outcome}
                 today = self.now.astimezone(SP_ZONE).date()
                 if outcome == "promise_to_pay":
                     body |= {"promise_date": (today + timedelta(days=rng.randint(2, 7))).isoformat(),
                              "promise_amount_cents": task["total_cents"]}
                 if outcome == "callback":
                     body["callback_at"] = (self.now + timedelta(hours=rng.choice((2, 20, 26)))).isoformat()
-                done = self.http.post(f"{calls}/{task['call_id']}/outcome", json=body, headers={"X-API-Key": key})
+                done = self.http.post(f"{calls}/{task['call_id']}/outcome", json=body, headers=agent)
                 if done.status_code == 422:  # e.g. the dispatcher's own clock disagrees: no promise then
-                    body = {"agent_id": f"sim-{tenant}", "outcome": "no_answer"}
+                    body = {"outcome": "no_answer"}
                     outcome = "no_answer"
-                    done = self.http.post(f"{calls}/{task['call_id']}/outcome", json=body, headers={"X-API-Key": key})
+                    done = self.http.post(f"{calls}/{task['call_id']}/outcome", json=body, headers=agent)
                 assert done.status_code == 200, done.text
                 invoice_ids = tuple(str(i["invoice_id"]) for i in task["invoices"])
                 person = self.world.debtor_person[task["debtor_id"]]
@@ -547,7 +548,7 @@ class Simulation:
             if inv.dispute_answer is not None and inv.dispute_answer[0] == day:
                 outcome = inv.dispute_answer[1]
                 r = self.http.post(f"{self.ruler}/v1/invoices/{inv.id}/disputes/answer", json={"outcome": outcome},
-                                   headers={"X-API-Key": key})
+                                   headers=self.platform.operator(key, "sim-supervisor", "supervisor"))
                 inv.dispute_answer = None
                 if r.status_code == 200:
                     world.counts[f"disputes answered {outcome}"] += 1
@@ -600,7 +601,8 @@ class Simulation:
         if not fitting:
             world.counts["agreements: no fitting offer"] += 1
             return
-        r = self.http.post(f"{self.negotiation}/v1/offers/{fitting[0]['offer_id']}/accept", headers={"X-API-Key": key})
+        r = self.http.post(f"{self.negotiation}/v1/offers/{fitting[0]['offer_id']}/accept",
+                           headers=self.platform.operator(key, "sim-agent"))
         if r.status_code != 201:
             world.counts[f"agreements refused ({r.status_code})"] += 1
             return

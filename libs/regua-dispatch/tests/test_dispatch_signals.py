@@ -15,7 +15,8 @@ from regua_contracts.contacts import (
 )
 from regua_dispatch.facts import Verdict, learnt, send_time
 from regua_dispatch.phones import digits, phone_key
-from regua_dispatch.webhooks import is_valid, signature
+from regua_dispatch.webhooks import is_valid, require_fresh, signature, timestamped_signature
+from regua_platform.http import ApiError
 
 from .test_dispatch_holds import command
 
@@ -33,6 +34,23 @@ def test_signature_is_hmac_sha256_of_the_raw_body() -> None:
     assert not is_valid("other-secret", b"body", good)
     assert not is_valid("app-secret", b"body", None)
     assert not is_valid("app-secret", b"body", good.replace("sha256=", "sha1="))
+
+
+def test_the_timestamped_signature_covers_the_timestamp() -> None:
+    # echo -n '1700000000.{"a":1}' | openssl dgst -sha256 -hmac secret
+    header = timestamped_signature("secret", b'{"a":1}', 1_700_000_000)
+    assert header == "t=1700000000,v1=49f24e537407743fa4a0242bb63b94b9a47ee99cbbe071ccd8a22550ae411686"
+    assert header.split("v1=")[1] != timestamped_signature("secret", b'{"a":1}', 1_700_000_001).split("v1=")[1]
+
+
+def test_payload_timestamps_must_lie_within_the_window() -> None:
+    require_fresh([NOW, NOW - timedelta(seconds=299), NOW + timedelta(seconds=299)], NOW, 300)
+    for stale in (NOW - timedelta(seconds=301), NOW - timedelta(days=6 * 365)):
+        with pytest.raises(ApiError):
+            require_fresh([NOW, stale], NOW, 300)
+    with pytest.raises(ApiError):
+        require_fresh([NOW + timedelta(seconds=301)], NOW, 300)
+    require_fresh([NOW + timedelta(days=2)], NOW, 300, future_too=False)  # simulated time moves ahead
 
 
 @pytest.mark.parametrize("phone", ["+55 11 98765-4321", "5511987654321", "+55 (11) 98765-4321", "551187654321"])

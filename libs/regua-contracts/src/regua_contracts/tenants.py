@@ -13,3 +13,6 @@ class TenantRegistered(Event):
     type: Literal["tenant.registered.v1"] = "tenant.registered.v1"
     creditor: Creditor
     api_key_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    #: What the key may do: integrate, or also administer the tenant's configuration (rulers, policies).
+    #: Added with a default: events published before it carry integration keys.
+    scope: Literal["integration", "administration"] = "integration"

@@ -8,8 +8,10 @@ from pydantic import BaseModel, Field
 from regua_dispatch import templates
 from regua_dispatch.registry import TemplateRegistry
 from regua_dispatch.templates import MessageTemplate, TemplateRejected
+from regua_platform import audit
 from regua_platform.http import ApiError
 from regua_platform.service import runtime_of
+from regua_platform.staff import ConfigDep
 from regua_platform.tenants import TenantDep
 
 ping_router = APIRouter(tags=["tenants"])
@@ -43,14 +45,17 @@ def templates_router() -> APIRouter:
 
     @router.put("/{name}")
     async def save(request: Request, name: Annotated[str, Path(pattern=r"^[a-z0-9_]{1,64}$")], body: TemplateIn,
-                   tenant: TenantDep) -> dict[str, Any]:
-        """Saves the tenant's version of a template; one that breaks a rule is refused with 422."""
+                   actor: ConfigDep) -> dict[str, Any]:
+        """Saves the tenant's version of a template; one that breaks a rule is refused with 422.
+        Configuration: an administration key or a supervisor's staff token (audited)."""
         reg = registry(request)
         template = MessageTemplate(name=name, channel=reg.channel, body=body.body,
                                    provider_template=body.provider_template, language=body.language,
                                    approved=body.approved)
         try:
-            await reg.save(runtime_of(request).pool, tenant.id, template)
+            async with runtime_of(request).pool.acquire() as conn, conn.transaction():
+                await reg.save(conn, actor.tenant.id, template)
+                await audit.record(conn, actor, "template.saved", f"{reg.channel}/{name}")
         except TemplateRejected as exc:
             raise ApiError(422, exc.field, exc.reason) from exc
         return _view(template)

@@ -289,7 +289,7 @@ def _sample_installments() -> list[InstallmentSummary]:
 
 def _sample_link(moment: datetime) -> str:
     # Signed like negotiation's own links, so that length checks see a link as long as a real one.
-    token = links.sign({"p": NEGOTIATION_TEMPLATE, "t": "comercio-exemplo", "d": str(UUID(int=0))}, "sample",
+    token = links.sign(links.SELF_SERVICE, {"t": "comercio-exemplo", "d": str(UUID(int=0))}, "sample",
                        moment + timedelta(days=7))
     return f"https://pagar.exemplo.com.br/s/{token}"
 

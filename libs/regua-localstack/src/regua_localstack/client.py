@@ -2,7 +2,7 @@
 
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -10,7 +10,8 @@ import httpx
 
 from regua_compliance import is_no_contact_day
 from regua_localstack.smtp_sink import read_mailbox
-from regua_localstack.stack import ADMIN_TOKEN, LocalStack
+from regua_localstack.stack import ADMIN_TOKEN, STAFF_TOKEN_SECRET, LocalStack
+from regua_platform import staff
 
 T = TypeVar("T")
 
@@ -32,13 +33,18 @@ class Platform:
     def __init__(self, stack: LocalStack) -> None:
         self.stack = stack
         self.admin = {"X-Admin-Token": ADMIN_TOKEN}
+        self.tenant_of: dict[str, str] = {}  # API key -> tenant id, for staff acting for that tenant
 
     def new_tenant(self, name: str = "Loja Exemplo Ltda", cnpj: str = "11222333000181",
-                   address: str = "Av. Paulista, 1000, São Paulo - SP") -> tuple[str, str]:
+                   address: str = "Av. Paulista, 1000, São Paulo - SP", scope: str = "administration",
+                   ) -> tuple[str, str]:
+        """A client company and its API key: by default an administration key (it also edits its rulers and
+        policies, as the demo's client does); ``scope="integration"`` for a key that only integrates."""
         r = httpx.post(f"{self.stack.url('ingestion')}/admin/tenants", headers=self.admin,
-                       json={"name": name, "cnpj": cnpj, "address": address})
+                       json={"name": name, "cnpj": cnpj, "address": address, "scope": scope})
         r.raise_for_status()
         body = r.json()
+        self.tenant_of[body["api_key"]] = body["tenant_id"]
         self.wait_tenant_known("ruler", body["api_key"])
         return body["tenant_id"], body["api_key"]
 
@@ -47,6 +53,16 @@ class Platform:
         probe = {"ruler": "/v1/rulers/default", "negotiation": "/v1/negotiation-policy"}.get(service, "/v1/ping")
         eventually(lambda: httpx.get(f"{self.stack.url(service)}{probe}", headers={"X-API-Key": api_key})
                    .status_code != 401, 20, 0.1, what=f"{service} to know the new tenant")
+
+    def staff(self, tenant_id: str, staff_id: str = "ag-1", role: str = "agent") -> dict[str, str]:
+        """Headers of a staff member acting for ``tenant_id`` (``*``: the whole agency, naming the tenant
+        per request with X-Tenant-Id), as the console's login or `python -m regua_platform.staff` gives."""
+        token = staff.issue(STAFF_TOKEN_SECRET, staff_id, role, tenant_id, datetime.now(UTC) + timedelta(hours=12))
+        return {"X-Staff-Token": token}
+
+    def operator(self, api_key: str, staff_id: str = "ag-1", role: str = "agent") -> dict[str, str]:
+        """Headers of a staff member acting for the tenant of ``api_key`` (one made by ``new_tenant``)."""
+        return self.staff(self.tenant_of[api_key], staff_id, role)
 
     def api(self, api_key: str) -> httpx.Client:
         return httpx.Client(base_url=self.stack.url("ingestion"), headers={"X-API-Key": api_key}, timeout=30)

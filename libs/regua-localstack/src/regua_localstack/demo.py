@@ -141,7 +141,8 @@ def summary(stack: LocalStack, paid: int) -> None:
     texts = collections.Counter(m["channel"] for m in read_provider_log(stack.provider_log))
     say(f"SMS accepted by the local SMS gateway: {texts['sms']}; WhatsApp messages accepted by the local Cloud "
         f"API: {texts['whatsapp']}; calls queued for agents: {sum(n for (_, c), n in commands.items() if c == 'phone')}"
-        f" (POST {stack.url('dispatch-phone')}/v1/calls/next)")
+        f" (POST {stack.url('dispatch-phone')}/v1/calls/next with an X-Staff-Token from"
+        f" `python -m regua_platform.staff issue`)")
 
 
 def _order(step: str) -> int:

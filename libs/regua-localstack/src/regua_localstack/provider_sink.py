@@ -1,7 +1,8 @@
 """Local stand-ins for the text providers, speaking real HTTP: an SMS gateway and the WhatsApp Business
 Cloud API. Like the real ones they authenticate the bearer token, accept each Idempotency-Key once (a
-repeat gets the first answer and sends nothing), and report back by signed webhook (X-Hub-Signature-256):
-receipts and statuses a moment after each send, and debtor messages injected by tests and the demo.
+repeat gets the first answer and sends nothing), and report back by signed webhook:
+receipts and statuses a moment after each send, and debtor messages injected by tests and the demo. The
+SMS double signs a timestamp with each webhook (X-Signature: t=..,v1=..); WhatsApp's, like Meta, the body.
 Every accepted message is appended as one JSON line to a file (flushed with each report period).
 
     python -m regua_localstack.provider_sink --port 8090 --out providers.jsonl \\
@@ -35,7 +36,13 @@ Build = Callable[[], tuple[int, dict[str, Any], dict[str, Any] | None]]
 
 
 def sign(secret: str, body: bytes) -> str:
+    """WhatsApp Cloud API: the body alone (X-Hub-Signature-256); its timestamps are in the payload."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def sign_timestamped(secret: str, body: bytes, at: int) -> str:
+    """SMS gateway, like Stripe and Twilio: the send time is under the signature (X-Signature)."""
+    return f"t={at},v1=" + hmac.new(secret.encode(), f"{at}.".encode() + body, hashlib.sha256).hexdigest()
 
 
 def read_provider_log(path: Path) -> list[dict[str, Any]]:
@@ -175,9 +182,11 @@ class ProviderSink:
     async def _post(self, channel: Channel, body: dict[str, Any], path: str) -> int:
         assert self._session is not None and channel.webhook
         raw = json.dumps(body).encode()
+        signed = ({"X-Signature": sign_timestamped(channel.secret, raw, int(time.time()))} if channel.name == "sms"
+                  else {"X-Hub-Signature-256": sign(channel.secret, raw)})
         try:
             async with self._session.post(channel.webhook + path, data=raw, headers={
-                    "Content-Type": "application/json", "X-Hub-Signature-256": sign(channel.secret, raw)}) as r:
+                    "Content-Type": "application/json", **signed}) as r:
                 return r.status if r.status < 500 else 0
         except (OSError, TimeoutError):
             return 0

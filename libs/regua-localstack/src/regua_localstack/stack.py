@@ -28,6 +28,7 @@ SERVICES = {
     "negotiation": "regua_negotiation",
 }
 ADMIN_TOKEN = "local-admin-token"
+STAFF_TOKEN_SECRET = "local-staff-token-secret"  # signs the operators' tokens (regua_platform.staff)
 # Shared with the provider double (provider_sink.py defaults): its tokens and webhook secrets.
 PROVIDER_ENV = {
     "REGUA_SMS_PROVIDER_TOKEN": "local-sms-token",
@@ -99,11 +100,13 @@ class LocalStack:
     def env(self) -> dict[str, str]:
         assert self.bootstrap is not None
         return {
+            "REGUA_ENVIRONMENT": "local",  # the placeholder secrets below are accepted only here
             "REGUA_DATABASE_URL": self.database_url,
             "REGUA_KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
             "REGUA_KAFKA_SESSION_TIMEOUT_MS": "2000",
             "REGUA_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
             "REGUA_ADMIN_TOKEN": ADMIN_TOKEN,
+            "REGUA_STAFF_TOKEN_SECRET": STAFF_TOKEN_SECRET,
             "REGUA_SMTP_PORT": str(self.smtp_port),
             "REGUA_LOG_LEVEL": os.environ.get("REGUA_LOG_LEVEL", "INFO"),
             "REGUA_CREDIT_GRPC_TARGET": self.grpc_target("credit"),  # how the ruler reaches credit analysis

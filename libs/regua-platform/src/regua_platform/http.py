@@ -21,10 +21,11 @@ _NUL_REASON = "must not contain NUL characters (\\u0000)"
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, field: str, reason: str) -> None:
+    def __init__(self, status: int, field: str, reason: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(reason)
         self.status = status
         self.errors = [{"field": field, "reason": reason}]
+        self.headers = headers or {}  # e.g. Retry-After with a 429
 
     @classmethod
     def invalid(cls, exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> "ApiError":
@@ -134,7 +135,7 @@ def _request_error(e: Any) -> dict[str, str]:
 def install_error_handlers(app: FastAPI, max_body_bytes: int = 4_000_000) -> None:
     async def api_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)
-        return JSONResponse({"errors": exc.errors}, status_code=exc.status)
+        return JSONResponse({"errors": exc.errors}, status_code=exc.status, headers=exc.headers)
 
     async def request_invalid(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

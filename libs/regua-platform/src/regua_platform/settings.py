@@ -3,14 +3,20 @@
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from regua_platform.secrets import MIN_LENGTH, weak_secrets
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="REGUA_", extra="ignore")
+    # Errors never echo what was given: a mistyped secret must not end up in a log.
+    model_config = SettingsConfigDict(env_prefix="REGUA_", extra="ignore", hide_input_in_errors=True)
 
     service_name: str = "regua"
+    #: "local" (the local stack, tests, demo) accepts the shipped placeholder secrets; anywhere else a
+    #: service refuses to start while a secret it uses is a placeholder or short (secrets.py).
+    environment: Literal["local", "production"] = "production"
     database_url: str = "postgresql://postgres@127.0.0.1:5432/regua"
     db_pool_min: int = 1
     db_pool_max: int = 10
@@ -39,7 +45,7 @@ class Settings(BaseSettings):
     # Time: "wall" in production; "simulated" lets tests and the demo move the clock (ruler admin API).
     clock_mode: Literal["wall", "simulated"] = "wall"
     timezone: str = "America/Sao_Paulo"  # the agency's calendar (days late); contacts use the debtor's zone
-    admin_token: str = Field(default="change-me-admin-token", min_length=8)
+    admin_token: str = "change-me-admin-token"
     ruler_tick_seconds: float = 1.0
     ruler_claim_batch: int = 1000
     ruler_send_hour: int = 10
@@ -54,7 +60,7 @@ class Settings(BaseSettings):
     email_sender: str = "cobranca@regua.local"
     email_concurrency: int = 8  # each send holds a pooled connection
     public_base_url: str = "http://127.0.0.1:8002"
-    link_secret: str = Field(default="change-me-link-secret", min_length=8)
+    link_secret: str = "change-me-link-secret"
 
     # --- Credit analysis: the gRPC service (services/credit) and its one client (libs/regua-credit-client) ---
     # The service listens for gRPC on REGUA_HTTP_HOST at this port, next to its HTTP health and metrics.
@@ -86,14 +92,30 @@ class Settings(BaseSettings):
     sms_provider_token: str = "change-me-sms-token"
     sms_sender_id: str = "REGUA"
     sms_rate_per_second: float = 100.0  # the provider's limit (token bucket); 0 turns it off
-    sms_webhook_secret: str = Field(default="change-me-sms-webhook-secret", min_length=8)  # X-Hub-Signature-256
+    sms_webhook_secret: str = "change-me-sms-webhook-secret"  # signs the gateway's webhooks (X-Signature)
     whatsapp_api_url: str = "http://127.0.0.1:8090/whatsapp"  # Cloud API base (https://graph.facebook.com)
     whatsapp_api_version: str = "v21.0"
     whatsapp_phone_number_id: str = "100000000000001"
     whatsapp_access_token: str = "change-me-whatsapp-token"
-    whatsapp_app_secret: str = Field(default="change-me-whatsapp-app-secret", min_length=8)  # signs webhooks
+    whatsapp_app_secret: str = "change-me-whatsapp-app-secret"  # signs webhooks
     whatsapp_verify_token: str = "change-me-whatsapp-verify-token"  # webhook subscription handshake
     whatsapp_rate_per_second: float = 80.0  # Cloud API throughput per business phone number
     phone_max_attempts: int = 3  # calls of one task (no answer) before its step is given up
     phone_retry_minutes: int = 120  # a call with no answer returns to the queue this much later
     phone_assignment_minutes: int = 30  # a fetched call without an outcome returns to the queue after this
+
+    # --- Operators (staff tokens, X-Staff-Token) and request limits (regua_platform.staff, .ratelimit) ---
+    staff_token_secret: str = "change-me-staff-token-secret"  # signs staff tokens
+    staff_token_hours: float = 12.0  # default lifetime of an issued staff token
+    #: Guesses per client IP a minute at short codes and token checks (login, admin token); 429 past them.
+    auth_attempts_per_minute: float = 30.0
+    #: Signed webhooks older (or further in the future) than this are refused (replays of old messages).
+    webhook_tolerance_seconds: int = 300
+
+    @model_validator(mode="after")
+    def _real_secrets_outside_local(self) -> "Settings":
+        if self.environment != "local" and (weak := weak_secrets(self)):
+            raise ValueError("refusing to start outside the local stack (REGUA_ENVIRONMENT=local) with placeholder "
+                             f"or short secrets: {', '.join(weak)}; set each to a random value of at least "
+                             f"{MIN_LENGTH} characters")
+        return self

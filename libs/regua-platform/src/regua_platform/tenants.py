@@ -5,7 +5,7 @@ regua.tenants.v1 (``replicate_tenants``)."""
 import hashlib
 import time
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Literal
 
 import asyncpg
 from fastapi import Depends, Header, Request
@@ -18,6 +18,8 @@ from regua_platform.http import ApiError
 from regua_platform.kafka import Delivery, Rejection, subscribe
 from regua_platform.service import Runtime, runtime_of
 
+Scope = Literal["integration", "administration"]
+
 
 @dataclass(frozen=True)
 class Tenant:
@@ -25,6 +27,8 @@ class Tenant:
     name: str
     cnpj: str
     address: str
+    # What its API key may do: integrate (invoices, payments, reads) or also administer (rulers, policies).
+    scope: Scope = "integration"
 
     @property
     def creditor(self) -> Creditor:
@@ -37,9 +41,10 @@ def hash_api_key(api_key: str) -> bytes:
 
 async def upsert_tenant(conn: asyncpg.Connection | asyncpg.Pool, tenant: Tenant, api_key_hash: bytes) -> None:
     await conn.execute(
-        "INSERT INTO known_tenants (id, name, cnpj, address, api_key_hash) VALUES ($1, $2, $3, $4, $5) "
-        "ON CONFLICT (id) DO UPDATE SET name = $2, cnpj = $3, address = $4, api_key_hash = $5, updated_at = now()",
-        tenant.id, tenant.name, tenant.cnpj, tenant.address, api_key_hash,
+        "INSERT INTO known_tenants (id, name, cnpj, address, api_key_hash, scope) VALUES ($1, $2, $3, $4, $5, $6) "
+        "ON CONFLICT (id) DO UPDATE SET name = $2, cnpj = $3, address = $4, api_key_hash = $5, scope = $6, "
+        "updated_at = now()",
+        tenant.id, tenant.name, tenant.cnpj, tenant.address, api_key_hash, tenant.scope,
     )
 
 
@@ -56,13 +61,19 @@ class TenantDirectory:
         if hit and hit[0] > time.monotonic():
             return hit[1]
         row = await self._pool.fetchrow(
-            "SELECT id, name, cnpj, address FROM known_tenants WHERE api_key_hash = $1", hash_api_key(api_key)
+            "SELECT id, name, cnpj, address, scope FROM known_tenants WHERE api_key_hash = $1", hash_api_key(api_key)
         )
         if row is None:
             return None
         tenant = Tenant(**dict(row))
         self._cache[api_key] = (time.monotonic() + self._ttl, tenant)
         return tenant
+
+    async def by_id(self, tenant_id: str) -> Tenant | None:
+        """The tenant a staff token acts for (its credential is the token, not the key)."""
+        row = await self._pool.fetchrow("SELECT id, name, cnpj, address, scope FROM known_tenants WHERE id = $1",
+                                        tenant_id)
+        return Tenant(**dict(row)) if row else None
 
 
 def install_tenant_directory(runtime: Runtime, *, replicate: bool = True) -> TenantDirectory:
@@ -75,7 +86,8 @@ def install_tenant_directory(runtime: Runtime, *, replicate: bool = True) -> Ten
             async with runtime.pool.acquire() as conn, conn.transaction():
                 for d in deliveries:
                     e = d.event
-                    await upsert_tenant(conn, Tenant(e.tenant_id, e.creditor.name, e.creditor.cnpj, e.creditor.address),
+                    await upsert_tenant(conn, Tenant(e.tenant_id, e.creditor.name, e.creditor.cnpj, e.creditor.address,
+                                                           e.scope),
                                         bytes.fromhex(e.api_key_sha256))
             return []
 

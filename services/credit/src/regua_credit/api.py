@@ -1,6 +1,5 @@
 """HTTP routes for operators: a tenant's negotiation policy (the gRPC API is in rpc.py)."""
 
-import hmac
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
@@ -10,14 +9,14 @@ from regua_credit import store
 from regua_credit.offers import NegotiationPolicy
 from regua_platform.http import ApiError
 from regua_platform.service import runtime_of
+from regua_platform.staff import require_admin_token
 
 router = APIRouter(prefix="/admin/tenants/{tenant_id}/negotiation-policy", tags=["negotiation policy"])
 AdminToken = Annotated[str | None, Header()]
 
 
 def _authorize(request: Request, token: str | None) -> None:
-    if not hmac.compare_digest(token or "", runtime_of(request).settings.admin_token):
-        raise ApiError(401, "X-Admin-Token", "missing or wrong admin token")
+    require_admin_token(request, token)
 
 
 @router.get("")

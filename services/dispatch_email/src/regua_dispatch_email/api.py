@@ -26,7 +26,7 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
 
 def _verify(request: Request, token: str) -> dict[str, str] | HTMLResponse:
     try:
-        return links.verify(token, runtime_of(request).settings.link_secret, datetime.now(UTC))
+        return links.verify(token, runtime_of(request).settings.link_secret, datetime.now(UTC), links.UNSUBSCRIBE)
     except links.InvalidLink as exc:
         return _page("Link inválido", f"<p>Não foi possível validar este link: {escape(str(exc))}.</p>", 400)
 

@@ -45,8 +45,8 @@ class Dispatcher:
     policy: ContactPolicy = field(default_factory=ContactPolicy)
 
     def unsubscribe_url(self, command: ContactRequested) -> str:
-        token = links.sign({"t": command.tenant_id, "d": str(command.recipient.debtor_id), "c": "email"},
-                           self.link_secret)
+        token = links.sign(links.UNSUBSCRIBE, {"t": command.tenant_id, "d": str(command.recipient.debtor_id),
+                                               "c": "email"}, self.link_secret)
         return f"{self.public_base_url}/unsubscribe/{token}"
 
     async def dispatch(self, command: ContactRequested, released: bool = False) -> None:

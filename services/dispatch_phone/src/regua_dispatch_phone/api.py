@@ -1,4 +1,5 @@
-"""The agents' API: take the next call, record its outcome. Tenant-scoped (X-API-Key)."""
+"""The agents' API: take the next call, record its outcome. Operator actions: a staff token (X-Staff-Token)
+names the agent and the tenant; a client's API key is refused (403). Every action is audited."""
 
 from datetime import date
 from typing import Annotated, Any
@@ -14,18 +15,12 @@ from regua_dispatch_phone import handlers, store
 from regua_dispatch_phone.domain import InvalidOutcome
 from regua_platform.http import ApiError
 from regua_platform.service import Runtime, runtime_of
-from regua_platform.tenants import TenantDep
+from regua_platform.staff import OperatorDep
 
 router = APIRouter(prefix="/v1/calls", tags=["calls"])
-AgentId = Annotated[str, Field(min_length=1, max_length=64)]
-
-
-class NextCallIn(BaseModel):
-    agent_id: AgentId
 
 
 class OutcomeIn(BaseModel):
-    agent_id: AgentId
     outcome: CallOutcome
     promise_date: date | None = None
     promise_amount_cents: Annotated[int | None, Field(strict=True)] = None
@@ -37,10 +32,11 @@ def _today(runtime: Runtime) -> date:
 
 
 @router.post("/next", response_model=None)
-async def next_call(request: Request, body: NextCallIn, tenant: TenantDep) -> dict[str, Any] | Response:
-    """The best call the compliance gate allows now, assigned to the agent; 204 when there is none."""
+async def next_call(request: Request, agent: OperatorDep) -> dict[str, Any] | Response:
+    """The best call the compliance gate allows now, assigned to the agent of the staff token (X-Staff-Token);
+    204 when there is none."""
     runtime = runtime_of(request)
-    row = await handlers.next_call(runtime.pool, tenant.id, body.agent_id, runtime.extras["clock"].now(),
+    row = await handlers.next_call(runtime.pool, agent, runtime.extras["clock"].now(),
                                    _today(runtime), runtime.settings, runtime.extras["policy"])
     if row is None:
         return Response(status_code=204)
@@ -48,26 +44,27 @@ async def next_call(request: Request, body: NextCallIn, tenant: TenantDep) -> di
 
 
 @router.post("/{call_id}/outcome")
-async def record_outcome(request: Request, call_id: UUID, body: OutcomeIn, tenant: TenantDep) -> dict[str, Any]:
+async def record_outcome(request: Request, call_id: UUID, body: OutcomeIn, agent: OperatorDep) -> dict[str, Any]:
+    """Recorded for the agent of the staff token, never an id from the body."""
     runtime = runtime_of(request)
-    call = handlers.Outcome(body.agent_id, body.outcome, body.promise_date, body.promise_amount_cents,
+    call = handlers.Outcome(agent.id, body.outcome, body.promise_date, body.promise_amount_cents,
                             body.callback_at)
     try:
-        row = await handlers.record_outcome(runtime.pool, tenant.id, call_id, call, runtime.extras["clock"].now(),
+        row = await handlers.record_outcome(runtime.pool, agent, call_id, call, runtime.extras["clock"].now(),
                                             _today(runtime), runtime.settings)
     except InvalidOutcome as exc:
         raise ApiError(422, exc.field, str(exc)) from exc
     except handlers.NoSuchCall as exc:
         raise ApiError(404, "call_id", "no such call") from exc
     except handlers.NotYours as exc:
-        raise ApiError(409, "agent_id", str(exc)) from exc
+        raise ApiError(409, "X-Staff-Token", str(exc)) from exc
     return handlers.view(row, _today(runtime), runtime.extras["clock"].now())
 
 
 @router.get("/{call_id}")
-async def get_call(request: Request, call_id: UUID, tenant: TenantDep) -> dict[str, Any]:
+async def get_call(request: Request, call_id: UUID, agent: OperatorDep) -> dict[str, Any]:
     runtime = runtime_of(request)
-    row = await store.task(runtime.pool, tenant.id, call_id)
+    row = await store.task(runtime.pool, agent.tenant.id, call_id)
     if row is None:
         raise ApiError(404, "call_id", "no such call")
     return handlers.view(row, _today(runtime), runtime.extras["clock"].now())

@@ -26,8 +26,9 @@ from regua_dispatch.events import contact_fact
 from regua_dispatch_phone import store
 from regua_dispatch_phone.domain import after_call, check_outcome, is_conversation
 from regua_dispatch_phone.script import call_script
-from regua_platform import outbox
+from regua_platform import audit, outbox
 from regua_platform.settings import Settings
+from regua_platform.staff import Actor
 
 CALLS = Counter("regua_phone_calls_total", "Calls recorded by agents, by outcome", ["outcome"])
 QUEUE = Counter("regua_phone_tasks_total", "Call tasks by what happened to them", ["event"])
@@ -52,12 +53,13 @@ class Outcome:
     callback_at: datetime | None = None
 
 
-async def next_call(pool: asyncpg.Pool, tenant_id: str, agent_id: str, now: datetime, today: date,
+async def next_call(pool: asyncpg.Pool, agent: Actor, now: datetime, today: date,
                     settings: Settings, policy: ContactPolicy) -> asyncpg.Record | None:
     """The best call allowed now. Before a task is offered: the invoices whose case is stopped or paused are
     dropped from it (a task left with none is withdrawn, suppressed with the reason), and the compliance gate
     runs with the calls made to the person for any creditor (caps, quiet period), their hours and zone,
-    opt-outs and invalid phones (for any creditor: the number itself)."""
+    opt-outs and invalid phones (for any creditor: the number itself). The assignment is audited."""
+    tenant_id, agent_id = agent.tenant.id, agent.id
     stale = now - timedelta(minutes=settings.phone_assignment_minutes)
     async with pool.acquire() as conn, conn.transaction():
         rows = await store.candidates(conn, tenant_id, now, today, stale, CANDIDATES)
@@ -77,6 +79,7 @@ async def next_call(pool: asyncpg.Pool, tenant_id: str, agent_id: str, now: date
             decision = evaluate("phone", now, debtor, policy)
             if decision.allowed:
                 await store.assign(conn, row["step_id"], agent_id, now)
+                await audit.record(conn, agent, "call.assigned", row["step_id"], row["debtor_id"])
                 QUEUE.labels("assigned").inc()
                 return await store.task(conn, tenant_id, row["step_id"])
             if decision.retry_at is not None:
@@ -137,8 +140,10 @@ async def withdraw_queued(conn: asyncpg.Connection, invoice_ids: Sequence[UUID],
     return withdrawn
 
 
-async def record_outcome(pool: asyncpg.Pool, tenant_id: str, step_id: UUID, call: Outcome, now: datetime,
+async def record_outcome(pool: asyncpg.Pool, agent: Actor, step_id: UUID, call: Outcome, now: datetime,
                          today: date, settings: Settings) -> asyncpg.Record:
+    """The agent is the staff member of the token (``call.agent_id`` is set from it); audited."""
+    tenant_id = agent.tenant.id
     check_outcome(call.outcome, now, today, call.promise_date, call.promise_amount_cents, call.callback_at)
     async with pool.acquire() as conn, conn.transaction():
         row = await store.task(conn, tenant_id, step_id, for_update=True)
@@ -162,6 +167,7 @@ async def record_outcome(pool: asyncpg.Pool, tenant_id: str, step_id: UUID, call
             found.append(contact_fact(ContactInvalidated(occurred_at=now, tenant_id=tenant_id, debtor_id=debtor_id,
                                                          contact="phone", reason="wrong number (agent)"), debtor_id))
         await outbox.add(conn, found)
+        await audit.record(conn, agent, "call.outcome", step_id, debtor_id, {"outcome": call.outcome})
         CALLS.labels(call.outcome).inc()
         updated = await store.task(conn, tenant_id, step_id)
         assert updated is not None

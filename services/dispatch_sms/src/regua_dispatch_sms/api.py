@@ -1,5 +1,6 @@
-"""The provider's webhooks: delivery receipts and the debtor's replies, both signed with
-X-Hub-Signature-256 (HMAC-SHA256 of the raw body with REGUA_SMS_WEBHOOK_SECRET)."""
+"""The provider's webhooks: delivery receipts and the debtor's replies, both signed with a timestamp
+(X-Signature: t=..,v1=HMAC-SHA256 of "t." + raw body with REGUA_SMS_WEBHOOK_SECRET); one signed longer
+ago than REGUA_WEBHOOK_TOLERANCE_SECONDS is refused (regua_dispatch.webhooks)."""
 
 from datetime import datetime
 from typing import TypeVar
@@ -9,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from regua_dispatch import inbound
 from regua_dispatch.inbound import InboundMessage, Receipt, step_reference
-from regua_dispatch.webhooks import signed_body
+from regua_dispatch.webhooks import timestamped_body
 from regua_dispatch_sms.adapter import INVALID_NUMBER
 from regua_platform.clock import observe
 from regua_platform.http import ApiError
@@ -49,7 +50,8 @@ M = TypeVar("M", bound=_Loose)
 
 
 async def _parse(request: Request, model: type[M]) -> M:
-    body = await signed_body(request, runtime_of(request).settings.sms_webhook_secret)
+    settings = runtime_of(request).settings
+    body = await timestamped_body(request, settings.sms_webhook_secret, settings.webhook_tolerance_seconds)
     try:
         return model.model_validate_json(body)
     except ValidationError as exc:

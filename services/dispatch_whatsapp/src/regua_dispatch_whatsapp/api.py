@@ -1,6 +1,8 @@
 """The Cloud API webhook: GET answers the subscription handshake (hub.verify_token); POST carries
 message statuses and the debtor's messages, signed with X-Hub-Signature-256 (HMAC-SHA256 of the raw
-body with the app secret). A request with a bad signature is refused with 401 and changes nothing."""
+body with the app secret). A request with a bad signature is refused with 401 and changes nothing; so is
+one whose messages or statuses are stamped outside REGUA_WEBHOOK_TOLERANCE_SECONDS (Meta signs only the
+body, so its timestamps are what tells a replay)."""
 
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -11,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from regua_dispatch import inbound
 from regua_dispatch.inbound import InboundMessage, Receipt, step_reference
-from regua_dispatch.webhooks import signed_body
+from regua_dispatch.webhooks import require_fresh, signed_body
 from regua_platform.clock import observe
 from regua_platform.http import ApiError
 from regua_platform.service import runtime_of
@@ -31,6 +33,7 @@ class StatusError(_Loose):
 class Status(_Loose):
     id: str
     status: str
+    timestamp: int  # Unix seconds, sent as a string
     biz_opaque_callback_data: str | None = None  # our step id, echoed
     errors: list[StatusError] = []
 
@@ -91,6 +94,11 @@ async def notify(request: Request) -> dict[str, int]:
     except ValidationError as exc:
         raise ApiError(400, "(body)", f"not a WhatsApp notification: {exc}"[:300]) from exc
     values = [c.value for e in note.entry for c in e.changes if c.field == "messages"]
+    stamps = [s.timestamp for v in values for s in v.statuses] + [m.timestamp for v in values for m in v.messages]
+    # Simulated time: the debtor's messages carry the simulated moment (they move the clock), so only
+    # their age is checked; with the wall clock both sides of the window are.
+    require_fresh([datetime.fromtimestamp(t, UTC) for t in stamps], datetime.now(UTC),
+                  runtime.settings.webhook_tolerance_seconds, future_too=runtime.settings.clock_mode == "wall")
     receipts = [Receipt(s.id, s.status, "; ".join(f"{e.code} {e.title}".strip() for e in s.errors) or s.status,
                         step_id=step_reference(s.biz_opaque_callback_data)) for v in values for s in v.statuses]
     messages = [InboundMessage(m.id, "+" + m.sender, m.body(), datetime.fromtimestamp(m.timestamp, UTC),

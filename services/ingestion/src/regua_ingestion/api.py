@@ -20,7 +20,8 @@ from regua_ingestion.domain import InvoiceNotOpen, PaymentExceedsBalance
 from regua_ingestion.tenants import create_tenant
 from regua_platform.http import ApiError
 from regua_platform.service import runtime_of
-from regua_platform.tenants import Tenant, TenantDep
+from regua_platform.staff import require_admin_token
+from regua_platform.tenants import Scope, Tenant, TenantDep
 
 router = APIRouter()
 MAX_BATCH = 1000
@@ -43,6 +44,8 @@ class TenantIn(BaseModel):
     name: Annotated[str, Field(min_length=2, max_length=200)]
     cnpj: str
     address: Annotated[str, Field(min_length=5, max_length=300)]
+    #: integration (default): the client's systems; administration: also its rulers and policies.
+    scope: Scope = "integration"
 
 
 IdempotencyKey = Annotated[str | None, Header(max_length=200)]
@@ -174,13 +177,12 @@ async def add_tenant(request: Request, tenant_in: TenantIn,
                      x_admin_token: Annotated[str | None, Header()] = None) -> dict[str, str]:
     """Registers a client company and returns its API key (shown once; only a hash is stored)."""
     runtime = runtime_of(request)
-    if x_admin_token != runtime.settings.admin_token:
-        raise ApiError(401, "X-Admin-Token", "missing or wrong admin token")
+    require_admin_token(request, x_admin_token)
     try:
         cnpj = normalize_document(tenant_in.cnpj)
         if not is_valid_cnpj(cnpj):
             raise ValueError("must be a CNPJ")
     except ValueError as exc:
         raise ApiError(422, "cnpj", str(exc)) from exc
-    tenant, api_key = await create_tenant(runtime.pool, tenant_in.name, cnpj, tenant_in.address)
-    return {"tenant_id": tenant.id, "api_key": api_key}
+    tenant, api_key = await create_tenant(runtime.pool, tenant_in.name, cnpj, tenant_in.address, tenant_in.scope)
+    return {"tenant_id": tenant.id, "api_key": api_key, "scope": tenant.scope}

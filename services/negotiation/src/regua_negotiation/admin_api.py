@@ -11,6 +11,7 @@ from regua_negotiation import store
 from regua_platform.clock import SimulatedClock
 from regua_platform.http import ApiError
 from regua_platform.service import runtime_of
+from regua_platform.staff import require_admin_token
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -22,8 +23,7 @@ class ClockMove(BaseModel):
 
 def _simulated(request: Request, token: str | None) -> SimulatedClock:
     runtime = runtime_of(request)
-    if token != runtime.settings.admin_token:
-        raise ApiError(401, "X-Admin-Token", "missing or wrong admin token")
+    require_admin_token(request, token)
     current = runtime.extras["clock"]
     if not isinstance(current, SimulatedClock):
         raise ApiError(409, "clock", "negotiation runs on the wall clock (REGUA_CLOCK_MODE=wall)")

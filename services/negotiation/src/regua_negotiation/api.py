@@ -12,10 +12,11 @@ from regua_contracts.contacts import NegotiationRequested
 from regua_negotiation import handlers, store, views
 from regua_negotiation.domain.policy import NegotiationPolicy
 from regua_negotiation.legal import ceilings
-from regua_platform import outbox
+from regua_platform import audit, outbox
 from regua_platform.http import ApiError
 from regua_platform.outbox import OutboxMessage
 from regua_platform.service import runtime_of
+from regua_platform.staff import ConfigDep, OperatorDep
 from regua_platform.tenants import TenantDep
 
 router = APIRouter(prefix="/v1", tags=["negotiation"])
@@ -29,13 +30,16 @@ async def _known_debtor(conn: store.Conn, tenant_id: str, debtor_id: UUID) -> No
 
 
 @router.put("/negotiation-policy", status_code=201)
-async def put_policy(request: Request, policy: NegotiationPolicy, tenant: TenantDep) -> dict[str, Any]:
+async def put_policy(request: Request, policy: NegotiationPolicy, actor: ConfigDep) -> dict[str, Any]:
     """Saves a new version; offers made from now on use it, agreements keep the terms they were made with.
     422 when the interest exceeds the agency's legal ceiling (REGUA_NEGOTIATION_MAX_MONTHLY_INTEREST_*), a
-    consumer fine exceeds 2% or the PIX key is not in a DICT format."""
+    consumer fine exceeds 2% or the PIX key is not in a DICT format. Configuration: an administration key or a
+    supervisor's staff token (audited)."""
     if error := ceilings().interest_error(policy.interest_monthly_rate, policy.consumer):
         raise ApiError(422, "interest_monthly_rate", error)
-    version = await store.save_policy(runtime_of(request).pool, tenant.id, policy)
+    async with runtime_of(request).pool.acquire() as conn, conn.transaction():
+        version = await store.save_policy(conn, actor.tenant.id, policy)
+        await audit.record(conn, actor, "negotiation-policy.saved", "negotiation-policy", detail={"version": version})
     return {"version": version}
 
 
@@ -79,9 +83,10 @@ async def send_offers(request: Request, debtor_id: UUID, body: SendOffers, tenan
 
 
 @router.post("/offers/{offer_id}/accept", status_code=201)
-async def accept(request: Request, offer_id: UUID, tenant: TenantDep) -> dict[str, Any]:
-    """An agent accepts an offer on the debtor's behalf."""
+async def accept(request: Request, offer_id: UUID, agent: OperatorDep) -> dict[str, Any]:
+    """An agent (staff token) accepts an offer on the debtor's behalf; audited."""
     runtime = runtime_of(request)
+    tenant = agent.tenant
     today, now = views.today_and_now(runtime)
     async with runtime.pool.acquire() as conn, conn.transaction():
         try:
@@ -92,6 +97,8 @@ async def accept(request: Request, offer_id: UUID, tenant: TenantDep) -> dict[st
             raise ApiError(404 if str(exc) == "no such offer" else 409, "offer_id", str(exc)) from exc
         row = await store.agreement(conn, tenant.id, agreement_id)
         assert row is not None
+        await audit.record(conn, agent, "offer.accepted", offer_id, row["debtor_id"],
+                           {"agreement_id": str(agreement_id)})
         return await views.agreement_view(conn, row)
 
 

@@ -13,6 +13,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from regua_negotiation import handlers, store, views
 from regua_platform import links
+from regua_platform.ratelimit import over_limit, retry_after
 from regua_platform.service import Runtime, runtime_of
 
 router = APIRouter(include_in_schema=False)
@@ -52,9 +53,7 @@ def _subject(runtime: Runtime, token: str) -> tuple[str, UUID] | HTMLResponse:
     """The tenant and debtor a link names, or the error page for a tampered, foreign or expired link."""
     _, now = views.today_and_now(runtime)
     try:
-        body = links.verify(token, runtime.settings.link_secret, now)
-        if body.get("p") != views.LINK_PURPOSE:
-            raise links.InvalidLink("the link is not a negotiation link")
+        body = links.verify(token, runtime.settings.link_secret, now, links.SELF_SERVICE)
         return str(body["t"]), UUID(str(body["d"]))
     except links.InvalidLink as exc:
         if "expired" in str(exc):
@@ -69,7 +68,12 @@ def _subject(runtime: Runtime, token: str) -> tuple[str, UUID] | HTMLResponse:
 @router.get("/p/{code}", response_class=HTMLResponse)
 async def short(request: Request, code: str) -> Response:
     """A message's short link: on to the signed link it stands for, which the page verifies (and may find
-    expired); an unknown code gets the same error page as a tampered link."""
+    expired); an unknown code gets the same error page as a tampered link. Codes are short, so guessing is
+    limited per client IP and per code (REGUA_AUTH_ATTEMPTS_PER_MINUTE): 429 with Retry-After past it."""
+    if wait := over_limit(request, f"code:{code[:32]}"):
+        page = _error(429, "Muitas tentativas", "Muitas tentativas seguidas. Aguarde um minuto e tente de novo.")
+        page.headers.update(retry_after(wait))
+        return page
     token = await store.short_link(runtime_of(request).pool, code) if len(code) <= 32 else None
     if token is None:
         return _error(400, "Link inválido", "Este link não é válido. Confira se ele foi copiado por inteiro "

@@ -17,8 +17,6 @@ from regua_platform import links
 from regua_platform.clock import Clock, SimulatedClock
 from regua_platform.service import Runtime
 
-LINK_PURPOSE = "negotiation"
-
 
 def today_and_now(runtime: Runtime) -> tuple[date, datetime]:
     """Today in the agency's calendar (days late count in it) and the instant."""
@@ -79,7 +77,7 @@ def debts_view(debts: list[Debt], today: date, policy: NegotiationPolicy) -> lis
 def self_service_link(runtime: Runtime, tenant_id: str, debtor_id: UUID, now: datetime,
                       validity_days: int) -> dict[str, str]:
     expires_at = now + timedelta(days=validity_days)
-    token = links.sign({"p": LINK_PURPOSE, "t": tenant_id, "d": str(debtor_id)}, runtime.settings.link_secret,
+    token = links.sign(links.SELF_SERVICE, {"t": tenant_id, "d": str(debtor_id)}, runtime.settings.link_secret,
                        expires_at)
     path = f"/s/{token}"
     return {"url": public_url(runtime, path), "path": path, "expires_at": expires_at.isoformat()}

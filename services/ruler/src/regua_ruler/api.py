@@ -13,6 +13,7 @@ from regua_platform.clock import SimulatedClock
 from regua_platform.http import ApiError
 from regua_platform.outbox import OutboxMessage
 from regua_platform.service import runtime_of
+from regua_platform.staff import require_admin_token
 from regua_ruler.store import cases, clock
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -24,8 +25,7 @@ class ClockMove(BaseModel):
 
 
 def _authorize(request: Request, token: str | None) -> None:
-    if token != runtime_of(request).settings.admin_token:
-        raise ApiError(401, "X-Admin-Token", "missing or wrong admin token")
+    require_admin_token(request, token)
 
 
 def _simulated(request: Request, token: str | None) -> SimulatedClock:

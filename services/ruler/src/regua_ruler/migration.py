@@ -6,6 +6,8 @@ from datetime import datetime
 
 import asyncpg
 
+from regua_platform import audit
+from regua_platform.staff import Actor
 from regua_ruler.domain.planning import Schedule, choose_segment, plan_steps
 from regua_ruler.domain.profiles import CaseFacts
 from regua_ruler.domain.rulers import RulerDefinition
@@ -13,9 +15,10 @@ from regua_ruler.profiles import ProfileSource
 from regua_ruler.store import cases, rulers
 
 
-async def migrate_cases(pool: asyncpg.Pool, tenant_id: str, name: str, to_version: int | None, now: datetime,
+async def migrate_cases(pool: asyncpg.Pool, actor: Actor, name: str, to_version: int | None, now: datetime,
                         schedule: Schedule) -> tuple[int, int] | None:
-    """Returns (version, cases moved), or None when the version does not exist."""
+    """Returns (version, cases moved), or None when the version does not exist. Audited."""
+    tenant_id = actor.tenant.id
     async with pool.acquire() as conn, conn.transaction():
         if to_version is None:
             ruler, version = await rulers.current_ruler(conn, tenant_id, name)
@@ -34,6 +37,7 @@ async def migrate_cases(pool: asyncpg.Pool, tenant_id: str, name: str, to_versio
                                schedule=schedule, postcode=recipient.get("postcode"),
                                city_ibge=recipient.get("city_ibge"))
             await cases.replan(conn, case, version, segment.name, steps)
+        await audit.record(conn, actor, "ruler.migrated", name, detail={"version": version, "cases": len(moving)})
         return version, len(moving)
 
 

@@ -7,11 +7,14 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field, ValidationError
 
+from regua_platform import audit
 from regua_platform.errors import field_errors
 from regua_platform.http import ApiError
 from regua_platform.service import runtime_of
+from regua_platform.staff import ConfigDep, OperatorDep
 from regua_platform.tenants import TenantDep
 from regua_ruler import handlers, migration
+from regua_ruler.domain import rulers as rulers_domain
 from regua_ruler.domain.rulers import parse_ruler
 from regua_ruler.store import cases, rulers
 
@@ -20,8 +23,10 @@ router = APIRouter(prefix="/v1", tags=["rulers"])
 
 @router.put("/rulers/{name}", status_code=201, openapi_extra={"requestBody": {"required": True, "content": {
     "application/yaml": {"schema": {"type": "string"}}, "application/json": {"schema": {"type": "object"}}}}})
-async def put_ruler(request: Request, name: str, tenant: TenantDep) -> dict[str, Any]:
-    """Saves a new version of a ruler, written in YAML or JSON. Cases already open keep their version."""
+async def put_ruler(request: Request, name: str, actor: ConfigDep) -> dict[str, Any]:
+    """Saves a new version of a ruler, written in YAML or JSON. Cases already open keep their version.
+    Configuration: an administration key or a supervisor's staff token (audited)."""
+    tenant = actor.tenant
     body = await request.body()
     try:
         ruler = parse_ruler(body, request.headers.get("content-type", ""))
@@ -40,6 +45,7 @@ async def put_ruler(request: Request, name: str, tenant: TenantDep) -> dict[str,
                 raise ApiError(422, f"segments.{segment.name}.challenger.version",
                                f"version {segment.challenger.version} of ruler {name!r} does not exist")
         version = await rulers.save_ruler(conn, tenant.id, ruler, body.decode())
+        await audit.record(conn, actor, "ruler.saved", name, detail={"version": version})
     return {"name": name, "version": version}
 
 
@@ -71,15 +77,15 @@ async def performance(request: Request, name: str, tenant: TenantDep) -> dict[st
 
 
 class Migrate(BaseModel):
-    to_version: Annotated[int | None, Field(ge=1)] = None
+    to_version: Annotated[int | None, Field(ge=1, le=rulers_domain.MAX_VERSION)] = None
 
 
 @router.post("/rulers/{name}/migrate")
-async def migrate_cases(request: Request, name: str, body: Migrate, tenant: TenantDep) -> dict[str, Any]:
+async def migrate_cases(request: Request, name: str, body: Migrate, actor: ConfigDep) -> dict[str, Any]:
     """Moves the tenant's open cases of this ruler to a version (default: the newest): steps not yet sent
     are re-planned from it; steps already sent stay sent."""
     runtime = runtime_of(request)
-    moved = await migration.migrate_cases(runtime.pool, tenant.id, name, body.to_version,
+    moved = await migration.migrate_cases(runtime.pool, actor, name, body.to_version,
                                           runtime.extras["clock"].now(), runtime.extras["schedule"])
     if moved is None:
         raise ApiError(404, "to_version", "no such ruler version")
@@ -125,10 +131,12 @@ async def open_dispute(request: Request, invoice_id: UUID, body: DisputeIn, tena
 
 @router.post("/invoices/{invoice_id}/disputes/answer", tags=["cases"])
 async def answer_dispute(request: Request, invoice_id: UUID, body: DisputeAnswer,
-                         tenant: TenantDep) -> dict[str, Any]:
+                         operator: OperatorDep) -> dict[str, Any]:
     """Upheld: the debt is not owed, collection stops. Rejected: the dispute no longer holds the case; it
-    resumes unless another reason (a promise, an agreement) still pauses it."""
+    resumes unless another reason (a promise, an agreement) still pauses it. An operator action (staff
+    token), audited."""
     runtime = runtime_of(request)
+    tenant = operator.tenant
     case = await cases.case_of(runtime.pool, tenant.id, invoice_id)
     if case is None or "dispute" not in [p["reason"] for p in await cases.pauses_of(runtime.pool, invoice_id)]:
         raise ApiError(409, "invoice_id", "no open dispute for this invoice")
@@ -140,6 +148,8 @@ async def answer_dispute(request: Request, invoice_id: UUID, body: DisputeAnswer
         else:
             lifted = await handlers.lift_pause(conn, [invoice_id], "dispute", now)
             status = lifted[0].status if lifted else case["status"]
+        await audit.record(conn, operator, "dispute.answered", invoice_id, case_debtor(case),
+                           {"outcome": body.outcome})
     return {"invoice_id": str(invoice_id), "status": status}
 
 

@@ -53,10 +53,14 @@ class RulerStep(_Strict):
         return send
 
 
+#: Versions are PostgreSQL int4: a larger number is refused as a field error, not sent to the database.
+MAX_VERSION = 2_147_483_647
+
+
 class Challenger(_Strict):
     """Send a stable share of this segment's debtors to another version of the same ruler."""
 
-    version: Annotated[int, Field(ge=1)]
+    version: Annotated[int, Field(ge=1, le=MAX_VERSION)]
     share: Annotated[float, Field(gt=0, lt=1)]
 
 
