@@ -1,6 +1,6 @@
 """Facts about client companies (tenants), published by ingestion on TENANTS."""
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -13,3 +13,14 @@ class TenantRegistered(Event):
     type: Literal["tenant.registered.v1"] = "tenant.registered.v1"
     creditor: Creditor
     api_key_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class TenantKeyRotated(Event):
+    """A client company's API key was replaced (an operator's explicit rotation in ingestion): the only way an
+    existing tenant's key changes. A tenant.registered naming another key for a known tenant is refused."""
+
+    type: Literal["tenant.key-rotated.v1"] = "tenant.key-rotated.v1"
+    api_key_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+TenantEvent = Annotated[TenantRegistered | TenantKeyRotated, Field(discriminator="type")]

@@ -41,3 +41,25 @@ def all_topics() -> list[str]:
     base = [CLIENT_COMMANDS, TENANTS, INVOICES, CASES, AGREEMENTS, CONTACTS, OFFER_COMMANDS, CLOCK,
             *(contact_commands(c) for c in CHANNELS)]
     return base + [dead_letter(t) for t in base]
+
+
+#: Which services may produce each internal topic (derived from each service's outbox writes). Consumers drop
+#: (dead-letter) a record signed by anyone else; the Kafka ACLs of compose and the chart are generated from it.
+#: Client commands are not here: client companies produce them, authenticated by their API key.
+PRODUCERS: Final[dict[str, frozenset[str]]] = {
+    TENANTS: frozenset({"ingestion"}),
+    INVOICES: frozenset({"ingestion"}),
+    CASES: frozenset({"ruler"}),
+    CLOCK: frozenset({"ruler"}),
+    OFFER_COMMANDS: frozenset({"ruler"}),
+    AGREEMENTS: frozenset({"negotiation"}),
+    CONTACTS: frozenset({"negotiation", "dispatch-email", "dispatch-sms", "dispatch-whatsapp", "dispatch-phone"}),
+    **{contact_commands(c): frozenset({"ruler", "negotiation"}) for c in CHANNELS},
+}
+#: Topics anyone holding a client company's API key may produce (checked by the consuming service).
+CLIENT_FACING: Final = frozenset({CLIENT_COMMANDS})
+
+
+def producers_of(topic: str) -> frozenset[str] | None:
+    """The services allowed to produce ``topic``; None for a topic outside the map (client-facing, dead letters)."""
+    return PRODUCERS.get(topic)

@@ -1,6 +1,7 @@
 """HTTP API for client companies. Thin: authenticate, parse, call a handler in a transaction, map errors."""
 
 import hashlib
+import hmac
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -9,7 +10,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
@@ -17,7 +18,7 @@ from regua_contracts.common import Cents, NewInvoice
 from regua_contracts.documents import is_valid_cnpj, normalize_document
 from regua_ingestion import handlers, store
 from regua_ingestion.domain import InvoiceNotOpen, PaymentExceedsBalance
-from regua_ingestion.tenants import create_tenant
+from regua_ingestion.tenants import create_tenant, rotate_api_key
 from regua_platform.http import ApiError
 from regua_platform.service import runtime_of
 from regua_platform.tenants import Tenant, TenantDep
@@ -184,3 +185,17 @@ async def add_tenant(request: Request, tenant_in: TenantIn,
         raise ApiError(422, "cnpj", str(exc)) from exc
     tenant, api_key = await create_tenant(runtime.pool, tenant_in.name, cnpj, tenant_in.address)
     return {"tenant_id": tenant.id, "api_key": api_key}
+
+
+@router.post("/admin/tenants/{tenant_id}/api-key/rotate", tags=["admin"])
+async def rotate_tenant_key(request: Request, tenant_id: Annotated[str, Path(max_length=64)],
+                            x_admin_token: Annotated[str | None, Header()] = None) -> dict[str, str]:
+    """Replaces a client company's API key (shown once); the old key stops working in every service."""
+    runtime = runtime_of(request)
+    if not hmac.compare_digest(x_admin_token or "", runtime.settings.admin_token):
+        raise ApiError(401, "X-Admin-Token", "missing or wrong admin token")
+    api_key = await rotate_api_key(runtime.pool, tenant_id)
+    if api_key is None:
+        raise ApiError(404, "tenant_id", "no such tenant")
+    runtime.extras["tenants"].forget()
+    return {"tenant_id": tenant_id, "api_key": api_key}
