@@ -63,3 +63,19 @@ CLIENT_FACING: Final = frozenset({CLIENT_COMMANDS})
 def producers_of(topic: str) -> frozenset[str] | None:
     """The services allowed to produce ``topic``; None for a topic outside the map (client-facing, dead letters)."""
     return PRODUCERS.get(topic)
+
+
+_DISPATCHERS: Final = frozenset(f"dispatch-{c}" for c in CHANNELS)
+#: Which services consume each topic (their subscribe calls): with PRODUCERS, the source of the Kafka ACLs.
+CONSUMERS: Final[dict[str, frozenset[str]]] = {
+    CLIENT_COMMANDS: frozenset({"ingestion"}),
+    TENANTS: frozenset({"ruler", "negotiation", "contact-history", "dispatch-sms", "dispatch-whatsapp",
+                        "dispatch-phone"}),
+    INVOICES: frozenset({"ruler", "credit", "contact-history", "negotiation"}),
+    CASES: frozenset({"negotiation"}) | _DISPATCHERS,
+    AGREEMENTS: frozenset({"ruler"}),
+    OFFER_COMMANDS: frozenset({"negotiation"}),
+    CONTACTS: frozenset({"ruler", "contact-history", "negotiation"}) | _DISPATCHERS,
+    CLOCK: _DISPATCHERS,
+    **{contact_commands(c): frozenset({f"dispatch-{c}", "contact-history"}) for c in CHANNELS},
+}
