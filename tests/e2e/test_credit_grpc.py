@@ -99,15 +99,22 @@ def test_input_errors_carry_field_details(stack: LocalStack, channel: grpc.Chann
     assert raised.value.code() is grpc.StatusCode.UNAUTHENTICATED  # type: ignore[attr-defined]
 
 
-def test_unknown_debtor_and_another_tenants_debtor_are_not_found(platform: Platform, channel: grpc.Channel) -> None:
+def two_tenants_one_debtor(platform: Platform, external_id: str) -> tuple[str, str, str]:
+    """Tenants A and B, and a debtor of A's that credit analysis has seen."""
     tenant_a, key_a = platform.new_tenant("Padaria Pão Quente Ltda", "11222333000181")
     tenant_b, _ = platform.new_tenant("Academia Corpo São Ltda", "11444777000161")
     with platform.api(key_a) as api:
-        r = api.post("/v1/invoices", json=invoice(random.Random(8), "PQ-1", wednesday_weeks_ago(-2)))
+        r = api.post("/v1/invoices", json=invoice(random.Random(external_id), external_id, wednesday_weeks_ago(-2)))
         assert r.status_code == 201, r.text
-        debtor_id = r.json()["debtor_id"]
-    known = eventually(lambda: (p := profile(platform.stack, tenant_a, debtor_id)).found and p, 30,
-                       what="the credit service to see the invoice")
+        debtor_id: str = r.json()["debtor_id"]
+    eventually(lambda: profile(platform.stack, tenant_a, debtor_id).found, 30,
+               what="the credit service to see the invoice")
+    return tenant_a, tenant_b, debtor_id
+
+
+def test_unknown_debtor_and_another_tenants_debtor_are_not_found(platform: Platform, channel: grpc.Channel) -> None:
+    tenant_a, tenant_b, debtor_id = two_tenants_one_debtor(platform, "PQ-1")
+    known = profile(platform.stack, tenant_a, debtor_id)
     assert known.behavior is Behavior.NO_HISTORY and known.open_invoices == 1 and not known.fallback
     stub = pb_grpc.CreditAnalysisServiceStub(channel)
     for who, debtor in ((tenant_b, debtor_id), (tenant_a, str(uuid.uuid4()))):
@@ -123,13 +130,7 @@ def test_unknown_debtor_and_another_tenants_debtor_are_not_found(platform: Platf
 def test_calls_without_a_valid_service_token_are_refused(platform: Platform, channel: grpc.Channel) -> None:
     """A raw call (as grpcurl would make it) naming a tenant in `x-tenant-id` reads nothing: the tenant comes
     only from a token an allowed caller signed; a token for tenant A never reads tenant B's debtor."""
-    tenant_a, key_a = platform.new_tenant("Padaria Pão Quente Ltda", "11222333000181")
-    tenant_b, _ = platform.new_tenant("Academia Corpo São Ltda", "11444777000161")
-    with platform.api(key_a) as api:
-        r = api.post("/v1/invoices", json=invoice(random.Random(9), "PQ-9", wednesday_weeks_ago(-2)))
-        assert r.status_code == 201, r.text
-        debtor_id = r.json()["debtor_id"]
-    eventually(lambda: profile(platform.stack, tenant_a, debtor_id).found, 30, what="the credit service to see it")
+    tenant_a, tenant_b, debtor_id = two_tenants_one_debtor(platform, "PQ-9")
     stub = pb_grpc.CreditAnalysisServiceStub(channel)
     request = pb.GetDebtorProfileRequest(debtor_id=debtor_id)
 

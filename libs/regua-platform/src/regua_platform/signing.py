@@ -11,9 +11,10 @@ so a verification costs one Ed25519 check (~50 µs).
 import base64
 import binascii
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TypeVar
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -21,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from regua_contracts.topics import producers_of
 
+K = TypeVar("K")
 PRODUCER_HEADER = "x-regua-producer"
 SIGNATURE_HEADER = "x-regua-signature"
 EVENT_TYPE_HEADER = "x-event-type"
@@ -40,30 +42,25 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def load_private_key(text: str) -> Ed25519PrivateKey:
+def _load(text: str, what: str, pem: Callable[[bytes], object], raw: Callable[[bytes], K], kind: type[K]) -> K:
     text = text.strip()
     try:
-        if text.startswith("-----BEGIN"):
-            key = serialization.load_pem_private_key(text.encode(), password=None)
-            if not isinstance(key, Ed25519PrivateKey):
-                raise InvalidKey("the signing key is not an Ed25519 key")
-            return key
-        return Ed25519PrivateKey.from_private_bytes(base64.b64decode(text, validate=True))
+        key = pem(text.encode()) if text.startswith("-----BEGIN") else raw(base64.b64decode(text, validate=True))
     except (ValueError, binascii.Error, TypeError) as exc:
-        raise InvalidKey(f"cannot read the signing key: {exc}") from exc
+        raise InvalidKey(f"cannot read {what}: {exc}") from exc
+    if not isinstance(key, kind):
+        raise InvalidKey(f"{what} is not an Ed25519 key")
+    return key
+
+
+def load_private_key(text: str) -> Ed25519PrivateKey:
+    return _load(text, "the signing key", lambda b: serialization.load_pem_private_key(b, password=None),
+                 Ed25519PrivateKey.from_private_bytes, Ed25519PrivateKey)  # type: ignore[type-abstract]
 
 
 def load_public_key(text: str) -> Ed25519PublicKey:
-    text = text.strip()
-    try:
-        if text.startswith("-----BEGIN"):
-            key = serialization.load_pem_public_key(text.encode())
-            if not isinstance(key, Ed25519PublicKey):
-                raise InvalidKey("not an Ed25519 public key")
-            return key
-        return Ed25519PublicKey.from_public_bytes(base64.b64decode(text, validate=True))
-    except (ValueError, binascii.Error, TypeError) as exc:
-        raise InvalidKey(f"cannot read a public key: {exc}") from exc
+    return _load(text, "a public key", serialization.load_pem_public_key, Ed25519PublicKey.from_public_bytes,
+                 Ed25519PublicKey)  # type: ignore[type-abstract]
 
 
 def new_key_pair() -> tuple[str, str]:
