@@ -6,7 +6,8 @@ the ``x-dlq-reason`` header and the original bytes as value. Infrastructure erro
 down) are retried with exponential backoff for as long as it takes; any other error isolates the failing
 record by retrying one record at a time, and sends only that record to the dead-letter topic; a record that
 must wait (TransientError) is parked and retried aside, so no partition stalls behind one record. Records over
-REGUA_KAFKA_MAX_RECORD_BYTES are dead-lettered unread. Offsets are committed only after the whole batch is
+REGUA_KAFKA_MAX_RECORD_BYTES are dead-lettered unread, and so are records of internal topics that a producer
+allowed for the topic did not sign (regua_platform.signing). Offsets are committed only after the whole batch is
 handled (dead letters and parked records written first), so a crash redelivers (consumers are idempotent).
 """
 
