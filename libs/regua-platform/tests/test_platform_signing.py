@@ -239,3 +239,19 @@ def test_a_producing_service_refuses_to_start_without_its_signing_key() -> None:
     spec = ServiceSpec(name="ingestion", schema="ingestion", package="regua_platform", topics=[], wire=wire)
     with pytest.raises(RuntimeError, match="REGUA_SIGNING_KEY is required"):
         create_app(spec, Settings(service_name="ingestion"))
+
+
+def test_a_producer_key_rotates_without_downtime() -> None:
+    """While a new key rolls out, consumers trust both; once the old one is dropped, it signs nothing."""
+    old_private, old_public = KEYS["ingestion"]
+    new_private, new_public = new_key_pair()
+    record = (topics.INVOICES, b"k", b"{}", {"x-event-type": "invoice.registered.v1"})
+    old, new = signer_from("ingestion", old_private), signer_from("ingestion", new_private)
+    assert old is not None and new is not None
+    both = verifier_from(json.dumps({"ingestion": [new_public, old_public]}))
+    only_new = verifier_from(json.dumps({"ingestion": new_public}))
+    assert both.untrusted(*record[:3], old.headers(*record)) is None
+    assert both.untrusted(*record[:3], new.headers(*record)) is None
+    assert only_new.untrusted(*record[:3], new.headers(*record)) is None
+    assert only_new.untrusted(*record[:3], old.headers(*record)) == \
+        "untrusted producer: invalid signature for 'ingestion'"

@@ -102,8 +102,8 @@ class Settings(BaseSettings):
     #: This service's Ed25519 private key (base64 of the raw 32 bytes, or PEM): signs every record it publishes.
     #: Required by every service that produces an internal topic (regua_contracts.topics.PRODUCERS).
     signing_key: str | None = None
-    #: JSON {service: Ed25519 public key (base64 raw or PEM)}: the producers whose signed records are handled and
-    #: the callers whose credit-analysis tokens are accepted. Records of anyone else are dead-lettered.
+    #: JSON {service: Ed25519 public key (base64 raw or PEM), or a list during a rotation}: the producers whose
+    #: signed records are handled and callers whose credit tokens are accepted. Anyone else is dead-lettered.
     trusted_producers: str = "{}"
     #: Kafka authentication (production): SASL mechanism ("" = none; SCRAM-SHA-512 in the chart and compose),
     #: with this service's own user, and TLS to the brokers (optionally with a CA file).

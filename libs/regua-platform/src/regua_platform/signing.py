@@ -11,7 +11,7 @@ so a verification costs one Ed25519 check (~50 µs).
 import base64
 import binascii
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TypeVar
@@ -89,20 +89,25 @@ class Signer:
 
 
 class Verifier:
-    """Checks records of internal topics against the trusted producers' keys and the topic's producer list."""
+    """Checks records of internal topics against the trusted producers' keys and the topic's producer list.
+    A producer may have several keys at once: its new and old key while a key rotation rolls out."""
 
-    def __init__(self, trusted: Mapping[str, Ed25519PublicKey]) -> None:
-        self.trusted = dict(trusted)
+    def __init__(self, trusted: Mapping[str, Ed25519PublicKey | Sequence[Ed25519PublicKey]]) -> None:
+        self.trusted = {name: [keys] if isinstance(keys, Ed25519PublicKey) else list(keys)
+                        for name, keys in trusted.items()}
 
     def verify(self, data: bytes, producer: str, signature: str) -> bool:
-        key = self.trusted.get(producer)
-        if key is None:
-            return False
         try:
-            key.verify(base64.b64decode(signature, validate=True), data)
-        except (InvalidSignature, ValueError, binascii.Error):
+            raw = base64.b64decode(signature, validate=True)
+        except (ValueError, binascii.Error):
             return False
-        return True
+        for key in self.trusted.get(producer, ()):
+            try:
+                key.verify(raw, data)
+            except InvalidSignature:
+                continue
+            return True
+        return False
 
     def untrusted(self, topic: str, key: bytes | None, value: bytes, headers: Mapping[str, str]) -> str | None:
         """Why the record must not be handled, or None when it may (or the topic is not an internal one)."""
@@ -135,5 +140,6 @@ def verifier_from(trusted_producers: str) -> Verifier:
     except json.JSONDecodeError as exc:
         raise InvalidKey(f"REGUA_TRUSTED_PRODUCERS is not JSON: {exc}") from exc
     if not isinstance(raw, dict):
-        raise InvalidKey("REGUA_TRUSTED_PRODUCERS must be a JSON object {service: public key}")
-    return Verifier({str(name): load_public_key(str(key)) for name, key in raw.items()})
+        raise InvalidKey("REGUA_TRUSTED_PRODUCERS must be a JSON object {service: public key or [keys]}")
+    return Verifier({str(name): [load_public_key(str(k)) for k in (keys if isinstance(keys, list) else [keys])]
+                     for name, keys in raw.items()})
