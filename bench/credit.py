@@ -40,6 +40,7 @@ from regua_credit_client import CreditClient
 from regua_localstack.portfolio import invoice
 from regua_localstack.processes import Process, free_port, wait_for_port
 from regua_localstack.stack import LocalStack
+from regua_platform.service_tokens import TokenIssuer
 
 TENANT = "tn_bench_credit"
 CREDITOR = Creditor(name="Bench Comércio Ltda", cnpj="11222333000181", address="Av. Paulista, 1000, São Paulo - SP")
@@ -87,7 +88,7 @@ async def _loaded(stack: LocalStack, work: Portfolio, timeout: float) -> float:
     try:
         started = time.perf_counter()
         assert stack.bootstrap is not None
-        await kafka.produce(stack.bootstrap, topics.INVOICES, work.records)
+        await kafka.produce(stack.bootstrap, topics.INVOICES, work.records, signer=stack.signer("ingestion"))
         while await conn.fetchval("SELECT count(*) FROM credit.processed_events") < len(work.records):
             if time.perf_counter() - started > timeout:
                 raise TimeoutError("the credit service did not apply the portfolio in time; see its log")
@@ -218,7 +219,8 @@ async def _measure(stack: LocalStack, work: Portfolio, args: argparse.Namespace)
            "| GetDebtorProfile | calls | calls/s | p50 ms | p99 ms | CPU seconds |",
            "| --- | ---: | ---: | ---: | ---: | --- |"]
     # Generous deadlines: this measures the service; a fallback would be an error here.
-    async with CreditClient(stack.grpc_target("credit"), deadline=5.0, batch_deadline=60.0) as client:
+    async with CreditClient(stack.grpc_target("credit"), deadline=5.0, batch_deadline=60.0,
+                            credentials=TokenIssuer(stack.signer("ruler"))) as client:
 
         async def lookup(debtor: uuid.UUID) -> object:
             profile = await client.debtor_profile(TENANT, debtor)

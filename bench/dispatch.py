@@ -73,7 +73,8 @@ async def _run(stack: LocalStack, channel: str, n: int, timeout: float) -> tuple
         base = await conn.fetchval(f"SELECT count(*) FROM {schema}.dispatch_attempts WHERE status = 'sent'")
         with cpu.measure(groups) as use:
             started = time.perf_counter()
-            await kafka.produce(stack.bootstrap, topics.contact_commands(channel), records)
+            await kafka.produce(stack.bootstrap, topics.contact_commands(channel), records,
+                                signer=stack.signer("ruler"))
             accepted_at = confirmed_at = None
             deadline = started + timeout
             while confirmed_at is None and time.perf_counter() < deadline:

@@ -9,6 +9,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench.workload import Record
+from regua_platform.signing import Signer
 
 # Batching is what makes a Kafka producer fast; the same settings serve the raw run and the service run.
 PRODUCER_OPTIONS = {"linger_ms": 5, "max_batch_size": 256 * 1024, "max_request_size": 8 * 1024 * 1024}
@@ -24,13 +25,21 @@ async def create_topic(bootstrap: str, topic: str, partitions: int) -> None:
 
 
 async def produce(bootstrap: str, topic: str, records: Sequence[Record],
-                  headers: list[tuple[str, bytes]] | None = None) -> float:
-    """Sends every record and waits for every acknowledgement; returns the seconds that took."""
+                  headers: list[tuple[str, bytes]] | None = None, signer: Signer | None = None) -> float:
+    """Sends every record and waits for every acknowledgement; returns the seconds that took. Records of an
+    internal topic are signed as ``signer``'s service (the service the benchmark stands in for)."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **PRODUCER_OPTIONS)
     await producer.start()
+
+    def signed(r: Record) -> list[tuple[str, bytes]] | None:
+        if signer is None:
+            return headers
+        plain = {k: v.decode() for k, v in headers or ()}
+        return [(k, v.encode()) for k, v in signer.headers(topic, r.key, r.value, plain).items()]
+
     try:
         started = time.perf_counter()
-        pending = [await producer.send(topic, r.value, key=r.key, headers=headers) for r in records]
+        pending = [await producer.send(topic, r.value, key=r.key, headers=signed(r)) for r in records]
         await asyncio.gather(*pending)
         return time.perf_counter() - started
     finally:

@@ -143,7 +143,7 @@ def test_a_provider_that_stays_down_dead_letters_the_command_and_a_replay_sends_
         providers.fault("sms", phone, None)
     # An operator replays the dead letter once the provider is back: it goes out, once.
     asyncio.run(produce(platform.stack.bootstrap, topics.contact_commands("sms"),
-                        [(record["key"], record["value"], {})]))
+                        [(record["key"], record["value"], {})], platform.stack.signer("ruler")))
     eventually(lambda: providers.received("sms", phone), 30, what="the replayed SMS")
     eventually(lambda: [e.outcome for e in of_type(platform, invoice["debtor_id"], "contact.attempted.v1")
                         if isinstance(e, ContactAttempted)] == ["failed", "sent"], 30)

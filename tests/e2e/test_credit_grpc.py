@@ -25,6 +25,8 @@ from regua_credit_client import FALLBACKS, Behavior, CircuitBreaker, CreditClien
 from regua_localstack.portfolio import invoice
 from regua_localstack.processes import Service, free_port
 from regua_localstack.stack import LocalStack
+from regua_platform.service_tokens import TokenIssuer
+from regua_platform.signing import new_key_pair, signer_from
 from tests.support.client import Platform, eventually
 
 SERVICE = "regua.credit.v1.CreditAnalysisService"
@@ -37,13 +39,18 @@ def channel(stack: LocalStack) -> Iterator[grpc.Channel]:
         yield ch
 
 
-def tenant(tenant_id: str) -> tuple[tuple[str, str]]:
-    return (("x-tenant-id", tenant_id),)
+def caller(stack: LocalStack, service: str = "ruler") -> TokenIssuer:
+    """Credentials as the ruler (an allowed caller) has them: tokens signed with its key."""
+    return TokenIssuer(stack.signer(service))
+
+
+def tenant(stack: LocalStack, tenant_id: str) -> tuple[tuple[str, str]]:
+    return (caller(stack).metadata(tenant_id),)
 
 
 def profile(stack: LocalStack, tenant_id: str, debtor_id: str) -> DebtorProfile:
     async def ask() -> DebtorProfile:
-        async with CreditClient(stack.grpc_target("credit"), deadline=2.0) as client:
+        async with CreditClient(stack.grpc_target("credit"), deadline=2.0, credentials=caller(stack)) as client:
             return await client.debtor_profile(tenant_id, uuid.UUID(debtor_id))
 
     return asyncio.run(ask())
@@ -71,10 +78,11 @@ def test_health_serving_and_reflection_lists_the_service(channel: grpc.Channel) 
     assert {SERVICE, "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"} <= services
 
 
-def test_input_errors_carry_field_details(channel: grpc.Channel) -> None:
+def test_input_errors_carry_field_details(stack: LocalStack, channel: grpc.Channel) -> None:
     stub = pb_grpc.CreditAnalysisServiceStub(channel)
     with pytest.raises(grpc.RpcError) as raised:
-        stub.GetOfferLimits(pb.GetOfferLimitsRequest(debtor_id="not-a-uuid"), metadata=tenant("tn_x"), timeout=5)
+        stub.GetOfferLimits(pb.GetOfferLimitsRequest(debtor_id="not-a-uuid"), metadata=tenant(stack, "tn_x"),
+                            timeout=5)
     error: Any = raised.value
     assert error.code() is grpc.StatusCode.INVALID_ARGUMENT
     status = rpc_status.from_call(error)
@@ -84,31 +92,66 @@ def test_input_errors_carry_field_details(channel: grpc.Channel) -> None:
     assert [(v.field, v.description) for v in bad.field_violations] == [
         ("debtor_id", "must be a UUID"), ("invoice_id", "is required")]
     with pytest.raises(grpc.RpcError) as raised:
-        stub.BatchGetDebtorProfiles(pb.BatchGetDebtorProfilesRequest(), metadata=tenant("tn_x"), timeout=5)
+        stub.BatchGetDebtorProfiles(pb.BatchGetDebtorProfilesRequest(), metadata=tenant(stack, "tn_x"), timeout=5)
     assert raised.value.code() is grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
     with pytest.raises(grpc.RpcError) as raised:
         stub.GetDebtorProfile(pb.GetDebtorProfileRequest(debtor_id=str(uuid.uuid4())), timeout=5)
     assert raised.value.code() is grpc.StatusCode.UNAUTHENTICATED  # type: ignore[attr-defined]
 
 
-def test_unknown_debtor_and_another_tenants_debtor_are_not_found(platform: Platform, channel: grpc.Channel) -> None:
+def two_tenants_one_debtor(platform: Platform, external_id: str) -> tuple[str, str, str]:
+    """Tenants A and B, and a debtor of A's that credit analysis has seen."""
     tenant_a, key_a = platform.new_tenant("Padaria Pão Quente Ltda", "11222333000181")
     tenant_b, _ = platform.new_tenant("Academia Corpo São Ltda", "11444777000161")
     with platform.api(key_a) as api:
-        r = api.post("/v1/invoices", json=invoice(random.Random(8), "PQ-1", wednesday_weeks_ago(-2)))
+        r = api.post("/v1/invoices", json=invoice(random.Random(external_id), external_id, wednesday_weeks_ago(-2)))
         assert r.status_code == 201, r.text
-        debtor_id = r.json()["debtor_id"]
-    known = eventually(lambda: (p := profile(platform.stack, tenant_a, debtor_id)).found and p, 30,
-                       what="the credit service to see the invoice")
+        debtor_id: str = r.json()["debtor_id"]
+    eventually(lambda: profile(platform.stack, tenant_a, debtor_id).found, 30,
+               what="the credit service to see the invoice")
+    return tenant_a, tenant_b, debtor_id
+
+
+def test_unknown_debtor_and_another_tenants_debtor_are_not_found(platform: Platform, channel: grpc.Channel) -> None:
+    tenant_a, tenant_b, debtor_id = two_tenants_one_debtor(platform, "PQ-1")
+    known = profile(platform.stack, tenant_a, debtor_id)
     assert known.behavior is Behavior.NO_HISTORY and known.open_invoices == 1 and not known.fallback
     stub = pb_grpc.CreditAnalysisServiceStub(channel)
     for who, debtor in ((tenant_b, debtor_id), (tenant_a, str(uuid.uuid4()))):
         with pytest.raises(grpc.RpcError) as raised:
-            stub.GetDebtorProfile(pb.GetDebtorProfileRequest(debtor_id=debtor), metadata=tenant(who), timeout=5)
+            stub.GetDebtorProfile(pb.GetDebtorProfileRequest(debtor_id=debtor), metadata=tenant(platform.stack, who),
+                                  timeout=5)
         assert raised.value.code() is grpc.StatusCode.NOT_FOUND  # type: ignore[attr-defined]
     batch = stub.BatchGetDebtorProfiles(pb.BatchGetDebtorProfilesRequest(debtor_ids=[debtor_id]),
-                                        metadata=tenant(tenant_b), timeout=5)
+                                        metadata=tenant(platform.stack, tenant_b), timeout=5)
     assert list(batch.not_found_debtor_ids) == [debtor_id] and not batch.profiles
+
+
+def test_calls_without_a_valid_service_token_are_refused(platform: Platform, channel: grpc.Channel) -> None:
+    """A raw call (as grpcurl would make it) naming a tenant in `x-tenant-id` reads nothing: the tenant comes
+    only from a token an allowed caller signed; a token for tenant A never reads tenant B's debtor."""
+    tenant_a, tenant_b, debtor_id = two_tenants_one_debtor(platform, "PQ-9")
+    stub = pb_grpc.CreditAnalysisServiceStub(channel)
+    request = pb.GetDebtorProfileRequest(debtor_id=debtor_id)
+
+    def code(metadata: tuple[tuple[str, str], ...]) -> grpc.StatusCode:
+        try:
+            stub.GetDebtorProfile(request, metadata=metadata, timeout=5)
+        except grpc.RpcError as error:
+            return error.code()  # type: ignore[attr-defined, no-any-return]
+        return grpc.StatusCode.OK
+
+    forged_key, _ = new_key_pair()
+    forged = signer_from("ruler", forged_key)
+    assert forged is not None
+    assert code((("x-tenant-id", tenant_a),)) is grpc.StatusCode.UNAUTHENTICATED
+    assert code((("authorization", "Bearer v1.e30.AAAA"),)) is grpc.StatusCode.UNAUTHENTICATED
+    assert code((TokenIssuer(forged).metadata(tenant_a),)) is grpc.StatusCode.UNAUTHENTICATED  # not the ruler's key
+    # ingestion's key is trusted for events, but ingestion is not an allowed caller of credit analysis.
+    assert code((caller(platform.stack, "ingestion").metadata(tenant_a),)) is grpc.StatusCode.PERMISSION_DENIED
+    assert code(tenant(platform.stack, tenant_a)) is grpc.StatusCode.OK
+    # Tenant B's token, with tenant A's id in the old header besides: B's view, where A's debtor does not exist.
+    assert code((*tenant(platform.stack, tenant_b), ("x-tenant-id", tenant_a))) is grpc.StatusCode.NOT_FOUND
 
 
 def test_three_late_payments_make_an_always_late_payer(platform: Platform, channel: grpc.Channel) -> None:
@@ -150,7 +193,8 @@ def test_three_late_payments_make_an_always_late_payer(platform: Platform, chann
     with platform.api(api_key) as api:
         r = api.post("/v1/invoices", json={**invoice(rng, "ECB-9", due), "debtor": debtor, "amount_cents": 100_000})
         invoice_id = r.json()["id"]
-    limits = eventually(lambda: _offer_limits(stub, tenant_id, debtor_id, invoice_id), 30, what="offer limits")
+    credential = tenant(platform.stack, tenant_id)
+    limits = eventually(lambda: _offer_limits(stub, credential, debtor_id, invoice_id), 30, what="offer limits")
     days = (today() - due).days
     assert limits.debt.principal_cents == 100_000 and limits.debt.fine_cents == 2_000  # 2% fine
     assert limits.debt.days_overdue == days and limits.debt.interest_cents == round(1_000 * days / 30)  # 1% a month
@@ -158,12 +202,12 @@ def test_three_late_payments_make_an_always_late_payer(platform: Platform, chann
     assert limits.max_installments == 3 and limits.offer_valid_days == 5
 
 
-def _offer_limits(stub: pb_grpc.CreditAnalysisServiceStub, tenant_id: str, debtor_id: str,
+def _offer_limits(stub: pb_grpc.CreditAnalysisServiceStub, credential: tuple[tuple[str, str]], debtor_id: str,
                   invoice_id: str) -> pb.GetOfferLimitsResponse | None:
     try:
         reply: pb.GetOfferLimitsResponse = stub.GetOfferLimits(
-            pb.GetOfferLimitsRequest(debtor_id=debtor_id, invoice_id=invoice_id), metadata=tenant(tenant_id),
-            timeout=5)
+            pb.GetOfferLimitsRequest(debtor_id=debtor_id, invoice_id=invoice_id),
+            metadata=credential, timeout=5)
     except grpc.RpcError as error:
         assert error.code() is grpc.StatusCode.NOT_FOUND  # type: ignore[attr-defined]
         return None  # the service has not seen the invoice yet
@@ -194,7 +238,7 @@ def slow_credit(stack: LocalStack) -> Iterator[tuple[Service, str]]:
 def test_deadline_shorter_than_a_forced_delay(stack: LocalStack, slow_credit: tuple[Service, str]) -> None:
     _, target = slow_credit
     request = pb.GetDebtorProfileRequest(debtor_id=str(uuid.uuid4()))
-    metadata = (("x-tenant-id", "tn_x"), (DELAY_HEADER, "500"))
+    metadata = (caller(stack).metadata("tn_x"), (DELAY_HEADER, "500"))
     with grpc.insecure_channel(target) as ch, pytest.raises(grpc.RpcError) as raised:
         pb_grpc.CreditAnalysisServiceStub(ch).GetDebtorProfile(request, metadata=metadata, timeout=0.1)
     assert raised.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED  # type: ignore[attr-defined]
@@ -213,7 +257,8 @@ def test_client_falls_back_when_slow_or_down_and_recovers(stack: LocalStack,
         return FALLBACKS.labels(reason)._value.get()
 
     async def slow() -> tuple[DebtorProfile, float]:
-        async with CreditClient(target, metadata=[(DELAY_HEADER, "1000")]) as client:  # the default 200 ms
+        # The default deadline: 200 ms.
+        async with CreditClient(target, metadata=[(DELAY_HEADER, "1000")], credentials=caller(stack)) as client:
             started = time.perf_counter()
             answer = await client.debtor_profile("tn_x", debtor)
             return answer, time.perf_counter() - started
@@ -227,7 +272,8 @@ def test_client_falls_back_when_slow_or_down_and_recovers(stack: LocalStack,
 
     async def down_then_back() -> list[str | None]:
         reasons: list[str | None] = []
-        async with CreditClient(target, breaker=CircuitBreaker(failures=2, reset_seconds=0.5)) as client:
+        async with CreditClient(target, breaker=CircuitBreaker(failures=2, reset_seconds=0.5),
+                                credentials=caller(stack)) as client:
             await asyncio.to_thread(service.stop)
             for _ in range(3):
                 reasons.append((await client.debtor_profile("tn_x", debtor)).fallback_reason)

@@ -43,7 +43,7 @@ def publish_call(platform: Platform, event: CallOutcomeRecorded) -> None:
     record: BaseModel = event
     asyncio.run(produce(platform.stack.bootstrap or "", topics.CONTACTS,
                         [(str(event.debtor_id).encode(), record.model_dump_json().encode(),
-                          {"x-event-type": event.type})]))
+                          {"x-event-type": event.type})], platform.stack.signer("dispatch-phone")))
 
 
 def tenant_with_ruler(platform: Platform, name: str, steps: str) -> tuple[str, str]:

@@ -71,7 +71,8 @@ def late_command(platform: Platform, tenant_id: str, channel: str, phone: str | 
                                              amount_cents=15_000, due_date=today(platform) - timedelta(days=3))],
         scheduled_for=scheduled_for or now - timedelta(hours=12))
     asyncio.run(produce(platform.stack.bootstrap, topics.contact_commands(channel),
-                        [(str(command.recipient.debtor_id).encode(), command.model_dump_json().encode(), {})]))
+                        [(str(command.recipient.debtor_id).encode(), command.model_dump_json().encode(), {})],
+                        platform.stack.signer("ruler")))
     return command
 
 

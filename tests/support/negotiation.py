@@ -96,7 +96,7 @@ def publish_contact_fact(platform: Platform, event: NegotiationRequested | Debto
     record: BaseModel = event
     asyncio.run(produce(platform.stack.bootstrap or "", topics.CONTACTS,
                         [(str(event.debtor_id).encode(), record.model_dump_json().encode(),
-                          {"x-event-type": event.type})]))
+                          {"x-event-type": event.type})], platform.stack.signer("dispatch-whatsapp")))
 
 
 def days(n: int) -> timedelta:

@@ -41,3 +41,41 @@ def all_topics() -> list[str]:
     base = [CLIENT_COMMANDS, TENANTS, INVOICES, CASES, AGREEMENTS, CONTACTS, OFFER_COMMANDS, CLOCK,
             *(contact_commands(c) for c in CHANNELS)]
     return base + [dead_letter(t) for t in base]
+
+
+#: Which services may produce each internal topic (derived from each service's outbox writes). Consumers drop
+#: (dead-letter) a record signed by anyone else; the Kafka ACLs of compose and the chart are generated from it.
+#: Client commands are not here: client companies produce them, authenticated by their API key.
+PRODUCERS: Final[dict[str, frozenset[str]]] = {
+    TENANTS: frozenset({"ingestion"}),
+    INVOICES: frozenset({"ingestion"}),
+    CASES: frozenset({"ruler"}),
+    CLOCK: frozenset({"ruler"}),
+    OFFER_COMMANDS: frozenset({"ruler"}),
+    AGREEMENTS: frozenset({"negotiation"}),
+    CONTACTS: frozenset({"negotiation", "dispatch-email", "dispatch-sms", "dispatch-whatsapp", "dispatch-phone"}),
+    **{contact_commands(c): frozenset({"ruler", "negotiation"}) for c in CHANNELS},
+}
+#: Topics anyone holding a client company's API key may produce (checked by the consuming service).
+CLIENT_FACING: Final = frozenset({CLIENT_COMMANDS})
+
+
+def producers_of(topic: str) -> frozenset[str] | None:
+    """The services allowed to produce ``topic``; None for a topic outside the map (client-facing, dead letters)."""
+    return PRODUCERS.get(topic)
+
+
+_DISPATCHERS: Final = frozenset(f"dispatch-{c}" for c in CHANNELS)
+#: Which services consume each topic (their subscribe calls): with PRODUCERS, the source of the Kafka ACLs.
+CONSUMERS: Final[dict[str, frozenset[str]]] = {
+    CLIENT_COMMANDS: frozenset({"ingestion"}),
+    TENANTS: frozenset({"ruler", "negotiation", "contact-history", "dispatch-sms", "dispatch-whatsapp",
+                        "dispatch-phone"}),
+    INVOICES: frozenset({"ruler", "credit", "contact-history", "negotiation"}),
+    CASES: frozenset({"negotiation"}) | _DISPATCHERS,
+    AGREEMENTS: frozenset({"ruler"}),
+    OFFER_COMMANDS: frozenset({"negotiation"}),
+    CONTACTS: frozenset({"ruler", "contact-history", "negotiation"}) | _DISPATCHERS,
+    CLOCK: _DISPATCHERS,
+    **{contact_commands(c): frozenset({f"dispatch-{c}", "contact-history"}) for c in CHANNELS},
+}

@@ -10,6 +10,9 @@ Answers the service did give are not fallbacks: an unknown debtor is a profile w
 input raises InvalidRequest (with the service's per-field violations), an unknown invoice NotFound, a
 settled or cancelled one InvoiceNotOpen. Those are the caller's to fix, and they count as the service
 being up. Client spans (OpenTelemetry) carry the trace context to the service in the call's metadata.
+
+Every call carries a short-lived token signed with the calling service's key (regua_platform.service_tokens)
+naming the tenant it asks for; the service takes the tenant from it. TLS when REGUA_CREDIT_CLIENT_TLS_CA is set.
 """
 
 import asyncio
@@ -30,13 +33,14 @@ from regua.credit.v1 import credit_analysis_pb2_grpc as pb_grpc
 
 from regua_credit_client.breaker import CircuitBreaker, State
 from regua_credit_client.models import DebtorProfile, OfferLimits, limits_from, profile_from
+from regua_platform.service_tokens import TokenIssuer
 from regua_platform.settings import Settings
+from regua_platform.signing import signer_from
 
 FALLBACKS = Counter("regua_credit_client_fallbacks_total",
                     "Credit-analysis calls answered by the client's fallback instead of the service", ["reason"])
 RETRIES = Counter("regua_credit_client_retries_total", "Credit-analysis calls retried after UNAVAILABLE")
 
-TENANT_HEADER = "x-tenant-id"
 MAX_BATCH = 10_000  # the service's limit per BatchGetDebtorProfiles call
 _MIN_RETRY_BUDGET = 0.005  # not worth a retry with less time than this left
 _DETAILS_KEY = "grpc-status-details-bin"
@@ -112,8 +116,12 @@ class CreditClient:
     """Use inside a running event loop; ``close()`` (or ``async with``) releases the channel."""
 
     def __init__(self, target: str, *, deadline: float = 0.2, batch_deadline: float = 5.0,
-                 breaker: CircuitBreaker | None = None, metadata: Sequence[tuple[str, str]] = ()) -> None:
+                 breaker: CircuitBreaker | None = None, metadata: Sequence[tuple[str, str]] = (),
+                 credentials: TokenIssuer | None = None,
+                 channel_credentials: grpc.ChannelCredentials | None = None) -> None:
         self.target = target
+        self._credentials = credentials  # None: calls carry no token (the service refuses them)
+        self._channel_credentials = channel_credentials
         self.deadline = deadline
         self.batch_deadline = batch_deadline
         self.breaker = breaker or CircuitBreaker()
@@ -125,7 +133,10 @@ class CreditClient:
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: object) -> "CreditClient":
         breaker = CircuitBreaker(settings.credit_client_breaker_failures, settings.credit_client_breaker_reset_seconds)
+        signer = signer_from(settings.service_name, settings.signing_key)
+        credentials = TokenIssuer(signer, settings.credit_token_seconds) if signer else None
         return cls(settings.credit_grpc_target, deadline=settings.credit_client_deadline_ms / 1000, breaker=breaker,
+                   credentials=credentials, channel_credentials=channel_credentials(settings),
                    **overrides)  # type: ignore[arg-type]
 
     @property
@@ -135,10 +146,12 @@ class CreditClient:
 
     def _stub_(self) -> "AsyncStub":
         if self._stub is None:
-            self._channel = grpc.aio.insecure_channel(
-                self.target, options=_CHANNEL_OPTIONS,
-                interceptors=aio_client_interceptors(  # type: ignore[no-untyped-call]
-                    tracer_provider=trace.get_tracer_provider()))
+            interceptors = aio_client_interceptors(  # type: ignore[no-untyped-call]
+                tracer_provider=trace.get_tracer_provider())
+            self._channel = (
+                grpc.aio.secure_channel(self.target, self._channel_credentials, options=_CHANNEL_OPTIONS,
+                                        interceptors=interceptors) if self._channel_credentials
+                else grpc.aio.insecure_channel(self.target, options=_CHANNEL_OPTIONS, interceptors=interceptors))
             self._stub = cast("AsyncStub", pb_grpc.CreditAnalysisServiceStub(self._channel))
         return self._stub
 
@@ -216,7 +229,7 @@ class CreditClient:
     async def _call(self, method: Callable[..., Awaitable[R]], request: object, tenant_id: str, budget: float) -> R:
         if not self.breaker.allow():
             raise self._fallback("circuit_open")
-        metadata = ((TENANT_HEADER, tenant_id), *self._metadata)
+        metadata = ((self._credentials.metadata(tenant_id),) if self._credentials else ()) + self._metadata
         ends = time.monotonic() + budget
         retried = False
         while True:
@@ -243,3 +256,18 @@ class CreditClient:
     def _fallback(reason: str) -> _Unanswered:
         FALLBACKS.labels(reason).inc()
         return _Unanswered(reason)
+
+
+def channel_credentials(settings: Settings) -> grpc.ChannelCredentials | None:
+    """TLS to the service when its CA is configured, with this service's certificate for mutual TLS."""
+    if not settings.credit_client_tls_ca:
+        return None
+
+    def read(path: str | None) -> bytes | None:
+        if not path:
+            return None
+        with open(path, "rb") as f:
+            return f.read()
+
+    return grpc.ssl_channel_credentials(read(settings.credit_client_tls_ca), read(settings.credit_client_tls_key),
+                                        read(settings.credit_client_tls_cert))

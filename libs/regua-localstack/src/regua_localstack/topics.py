@@ -5,13 +5,18 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from regua_platform.signing import Signer
 
-async def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes, dict[str, str]]]) -> None:
-    """Each record is (key, value, headers)."""
+
+async def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes, dict[str, str]]],
+                  signer: Signer | None = None) -> None:
+    """Each record is (key, value, headers); signed as ``signer``'s service when given (internal topics)."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
     await producer.start()
     try:
         for key, value, headers in records:
+            if signer is not None:
+                headers = signer.headers(topic, key, value, headers)
             await producer.send_and_wait(topic, value, key=key,
                                          headers=[(k, v.encode()) for k, v in headers.items()])
     finally:

@@ -6,7 +6,8 @@ the ``x-dlq-reason`` header and the original bytes as value. Infrastructure erro
 down) are retried with exponential backoff for as long as it takes; any other error isolates the failing
 record by retrying one record at a time, and sends only that record to the dead-letter topic; a record that
 must wait (TransientError) is parked and retried aside, so no partition stalls behind one record. Records over
-REGUA_KAFKA_MAX_RECORD_BYTES are dead-lettered unread. Offsets are committed only after the whole batch is
+REGUA_KAFKA_MAX_RECORD_BYTES are dead-lettered unread, and so are records of internal topics that a producer
+allowed for the topic did not sign (regua_platform.signing). Offsets are committed only after the whole batch is
 handled (dead letters and parked records written first), so a crash redelivers (consumers are idempotent).
 """
 
@@ -31,7 +32,9 @@ from pydantic import TypeAdapter, ValidationError
 from regua_contracts.topics import dead_letter
 from regua_platform.db import RETRYABLE
 from regua_platform.errors import describe
+from regua_platform.kafka_security import client_options, kafka_security
 from regua_platform.settings import Settings
+from regua_platform.signing import Signer, signer_from, verifier_from
 
 if TYPE_CHECKING:
     from regua_platform.parking import ParkingLot
@@ -76,6 +79,7 @@ def create_broker(settings: Settings) -> KafkaBroker:
         settings.kafka_bootstrap_servers,
         client_id=settings.service_name,
         max_request_size=8 * 1024 * 1024,
+        security=kafka_security(settings),
         middlewares=[
             KafkaTelemetryMiddleware(tracer_provider=trace.get_tracer_provider()),
             KafkaPrometheusMiddleware(registry=REGISTRY, app_name=settings.service_name),
@@ -87,13 +91,16 @@ def create_broker(settings: Settings) -> KafkaBroker:
 
 class OutboxPublisher:
     """The outbox relay's producer: a whole relay round goes out in a few large batches and is awaited
-    together, without FastStream's per-message publish path (the rows already carry their trace headers)."""
+    together, without FastStream's per-message publish path (the rows already carry their trace headers).
+    Every record is signed with the service's key (regua_platform.signing): consumers handle nothing else."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, signer: Signer | None = None) -> None:
         self._producer = AIOKafkaProducer(
             bootstrap_servers=settings.kafka_bootstrap_servers, client_id=f"{settings.service_name}-outbox",
             linger_ms=5, max_batch_size=256 * 1024, max_request_size=8 * 1024 * 1024, acks="all",
+            **client_options(settings),
         )
+        self._signer = signer or signer_from(settings.service_name, settings.signing_key)
 
     async def start(self) -> None:
         await self._producer.start()
@@ -102,6 +109,8 @@ class OutboxPublisher:
         await self._producer.stop()
 
     async def publish(self, records: list[tuple[str, bytes | None, bytes, dict[str, str]]]) -> None:
+        if self._signer is not None:  # unsigned only where the service produces no internal topic
+            records = [(t, k, v, self._signer.headers(t, k, v, h)) for t, k, v, h in records]
         sent = [await self._producer.send(topic, value, key=key, headers=[(k, v.encode()) for k, v in h.items()])
                 for topic, key, value, h in records]
         await asyncio.gather(*sent)
@@ -109,7 +118,7 @@ class OutboxPublisher:
 
 async def ensure_topics(settings: Settings, topics: Sequence[str]) -> None:
     """Creates topics explicitly (auto-created ones get the broker's default partition count)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, **client_options(settings))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -186,6 +195,7 @@ class Consumer(Generic[E]):
                  adapter: TypeAdapter[E], handler: BatchHandler[E]) -> None:
         self.broker, self.settings, self.topic, self.group_id = broker, settings, topic, group_id
         self.adapter, self.handler = adapter, handler
+        self.verifier = verifier_from(settings.trusted_producers)
 
     async def consume(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> tuple[list[Rejection], list[Parked]]:
         deliveries: list[Delivery[E]] = []
@@ -196,12 +206,18 @@ class Consumer(Generic[E]):
             if size > limit:
                 rejected.append(Rejection(record, f"record of {size} bytes is over the {limit}-byte limit"))
                 continue
+            headers = _headers(record)
+            # An internal topic is no trust root: only a record its allowed producer signed reaches the handler.
+            untrusted = self.verifier.untrusted(self.topic, record.key, record.value or b"", headers)
+            if untrusted:
+                rejected.append(Rejection(record, untrusted))
+                continue
             try:
                 event = self.adapter.validate_json(record.value or b"")
             except ValidationError as exc:
                 rejected.append(Rejection(record, describe(exc)))
                 continue
-            deliveries.append(Delivery(event, record, _headers(record)))
+            deliveries.append(Delivery(event, record, headers))
         if not deliveries:
             return rejected, []
         more_rejected, parked = await self.handle(deliveries)

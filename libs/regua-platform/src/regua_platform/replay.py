@@ -13,8 +13,12 @@ import asyncio
 import os
 import sys
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+
+from regua_platform.kafka_security import client_options
+from regua_platform.settings import Settings
 
 
 @dataclass
@@ -28,12 +32,16 @@ def _headers(record: ConsumerRecord[bytes, bytes]) -> dict[str, str]:
 
 
 async def replay(bootstrap: str, dlq: str, *, group: str = "regua-dlq-replay", reason_contains: str = "",
-                 extra_headers: dict[str, str] | None = None, idle_seconds: float = 2.0) -> ReplayReport:
+                 extra_headers: dict[str, str] | None = None, idle_seconds: float = 2.0,
+                 security: dict[str, Any] | None = None) -> ReplayReport:
     """Re-publishes every dead letter of ``dlq`` not replayed by ``group`` yet; stops once the topic has been
-    idle for ``idle_seconds``."""
+    idle for ``idle_seconds``. Records keep their producer's signature headers: consumers verify them again.
+    ``security``: SASL/TLS options of the ``replay`` Kafka user (kafka_security.client_options)."""
     consumer = AIOKafkaConsumer(dlq, bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False,
-                                auto_offset_reset="earliest", max_partition_fetch_bytes=16 * 1024 * 1024)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, max_request_size=16 * 1024 * 1024, acks="all")
+                                auto_offset_reset="earliest", max_partition_fetch_bytes=16 * 1024 * 1024,
+                                **(security or {}))
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, max_request_size=16 * 1024 * 1024, acks="all",
+                                **(security or {}))
     await consumer.start()
     await producer.start()
     report = ReplayReport()
@@ -77,8 +85,9 @@ def main() -> None:
     if not args.dlq.endswith(".dlq"):
         sys.exit("not a dead-letter topic (its name ends in .dlq)")
     extra = dict(h.split("=", 1) for h in args.header)
+    # REGUA_KAFKA_SASL_* / REGUA_KAFKA_SSL* as for the services, with the `replay` user in production.
     report = asyncio.run(replay(args.bootstrap, args.dlq, group=args.group, reason_contains=args.reason_contains,
-                                extra_headers=extra))
+                                extra_headers=extra, security=client_options(Settings())))
     print(f"replayed {report.replayed} record(s) from {args.dlq}")
     for line in report.skipped:
         print(f"skipped {line}")

@@ -21,6 +21,7 @@ from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import make_asgi_app
 
+from regua_contracts.topics import PRODUCERS
 from regua_platform.db import create_pool
 from regua_platform.http import install_error_handlers
 from regua_platform.kafka import OutboxPublisher, create_broker, ensure_topics, parking_lot
@@ -28,6 +29,7 @@ from regua_platform.logging import configure_logging
 from regua_platform.migrations import migrate
 from regua_platform.outbox import OutboxRelay
 from regua_platform.settings import Settings
+from regua_platform.signing import signer_from, verifier_from
 from regua_platform.telemetry import configure_tracing, shutdown_tracing
 
 log = logging.getLogger(__name__)
@@ -72,7 +74,18 @@ def _crash_on_failure(task: asyncio.Task[None]) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
+def _require_signing_key(settings: Settings) -> None:
+    """A service that produces an internal topic refuses to start without its signing key: consumers would
+    dead-letter everything it publishes."""
+    produces = sorted(t for t, names in PRODUCERS.items() if settings.service_name in names)
+    if produces and not settings.signing_key:
+        raise RuntimeError(f"REGUA_SIGNING_KEY is required: {settings.service_name} produces {', '.join(produces)}")
+    signer_from(settings.service_name, settings.signing_key)  # an unreadable key fails here, not at first publish
+    verifier_from(settings.trusted_producers)
+
+
 def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
+    _require_signing_key(settings)
     configure_logging(spec.name, settings.log_level)
     configure_tracing(spec.name, settings.otel_exporter_otlp_endpoint)
     AsyncPGInstrumentor().instrument()  # type: ignore[no-untyped-call]

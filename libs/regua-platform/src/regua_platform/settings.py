@@ -104,6 +104,31 @@ class Settings(BaseSettings):
     phone_retry_minutes: int = 120  # a call with no answer returns to the queue this much later
     phone_assignment_minutes: int = 30  # a fetched call without an outcome returns to the queue after this
 
+    # --- Integrity (issue 14): signed events, Kafka authentication, authenticated gRPC calls ---
+    #: This service's Ed25519 private key (base64 of the raw 32 bytes, or PEM): signs every record it publishes.
+    #: Required by every service that produces an internal topic (regua_contracts.topics.PRODUCERS).
+    signing_key: str | None = None
+    #: JSON {service: Ed25519 public key (base64 raw or PEM), or a list during a rotation}: the producers whose
+    #: signed records are handled and callers whose credit tokens are accepted. Anyone else is dead-lettered.
+    trusted_producers: str = "{}"
+    #: Kafka authentication (production): SASL mechanism ("" = none; SCRAM-SHA-512 in the chart and compose),
+    #: with this service's own user, and TLS to the brokers (optionally with a CA file).
+    kafka_sasl_mechanism: Literal["", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = ""
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: str | None = None
+    kafka_ssl: bool = False
+    kafka_ssl_cafile: str | None = None
+    #: Services whose tokens credit analysis accepts, and how long a caller's token lives.
+    credit_allowed_callers: list[str] = Field(default_factory=lambda: ["ruler", "negotiation"])
+    credit_token_seconds: int = Field(default=300, ge=10, le=3600)
+    #: gRPC TLS (file paths). Server: its certificate and key; with a client CA, callers must present a
+    #: certificate it signed (mTLS). Client: the CA that signed the server's certificate, and its own pair.
+    credit_grpc_tls_cert: str | None = None
+    credit_grpc_tls_key: str | None = None
+    credit_grpc_tls_client_ca: str | None = None
+    credit_client_tls_ca: str | None = None
+    credit_client_tls_cert: str | None = None
+    credit_client_tls_key: str | None = None
     # --- Operators (staff tokens, X-Staff-Token) and request limits (regua_platform.staff, .ratelimit) ---
     staff_token_secret: str = "change-me-staff-token-secret"  # signs staff tokens
     staff_token_hours: float = 12.0  # default lifetime of an issued staff token

@@ -13,7 +13,7 @@ from pydantic import TypeAdapter
 
 from regua_contracts import topics
 from regua_contracts.common import Creditor
-from regua_contracts.tenants import TenantRegistered
+from regua_contracts.tenants import TenantEvent, TenantKeyRotated, TenantRegistered
 from regua_platform.http import ApiError
 from regua_platform.kafka import Delivery, Rejection, subscribe
 from regua_platform.service import Runtime, runtime_of
@@ -75,6 +75,9 @@ class TenantDirectory:
                                         tenant_id)
         return Tenant(**dict(row)) if row else None
 
+    def forget(self) -> None:
+        self._cache.clear()
+
 
 def install_tenant_directory(runtime: Runtime, *, replicate: bool = True) -> TenantDirectory:
     """Call from a service's wire(): authenticates HTTP requests (``TenantDep``) and, unless the service is
@@ -82,19 +85,39 @@ def install_tenant_directory(runtime: Runtime, *, replicate: bool = True) -> Ten
     directory = TenantDirectory(runtime.pool)
     runtime.extras["tenants"] = directory
     if replicate:
-        async def handle(deliveries: list[Delivery[TenantRegistered]]) -> list[Rejection]:
+        async def handle(deliveries: list[Delivery[TenantRegistered | TenantKeyRotated]]) -> list[Rejection]:
+            rejected: list[Rejection] = []
             async with runtime.pool.acquire() as conn, conn.transaction():
                 for d in deliveries:
-                    e = d.event
-                    await upsert_tenant(conn, Tenant(e.tenant_id, e.creditor.name, e.creditor.cnpj, e.creditor.address,
-                                                           e.scope),
-                                        bytes.fromhex(e.api_key_sha256))
-            return []
+                    why = await replicate_tenant_event(conn, d.event)
+                    if why:
+                        rejected.append(Rejection(d.record, why))
+            directory.forget()  # a rotated key must stop working at once, not when its cache entry expires
+            return rejected
 
         subscribe(runtime.broker, runtime.settings, topic=topics.TENANTS,
-                  group_id=f"{runtime.settings.service_name}-tenants", adapter=TypeAdapter(TenantRegistered),
-                  handler=handle)
+                  group_id=f"{runtime.settings.service_name}-tenants",
+                  adapter=TypeAdapter[TenantRegistered | TenantKeyRotated](TenantEvent), handler=handle)
     return directory
+
+
+async def replicate_tenant_event(conn: asyncpg.Connection, event: TenantRegistered | TenantKeyRotated) -> str | None:
+    """Applies a tenant event to ``known_tenants``; returns why it is refused, if it is. A key changes only by
+    rotation: a registration naming another key for a known tenant is refused (defence in depth behind the
+    producer signature, so even a replayed old registration cannot bring a rotated-out key back)."""
+    known = await conn.fetchval("SELECT api_key_hash FROM known_tenants WHERE id = $1", event.tenant_id)
+    new_hash = bytes.fromhex(event.api_key_sha256)
+    if isinstance(event, TenantKeyRotated):
+        if known is None:
+            return f"key rotation of unknown tenant {event.tenant_id}"
+        await conn.execute("UPDATE known_tenants SET api_key_hash = $2, updated_at = now() WHERE id = $1",
+                           event.tenant_id, new_hash)
+        return None
+    if known is not None and bytes(known) != new_hash:
+        return f"tenant {event.tenant_id} is registered with another API key: a key changes only by rotation"
+    c = event.creditor
+    await upsert_tenant(conn, Tenant(event.tenant_id, c.name, c.cnpj, c.address, event.scope), new_hash)
+    return None
 
 
 async def current_tenant(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> Tenant:

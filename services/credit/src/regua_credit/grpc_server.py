@@ -18,10 +18,12 @@ from regua.credit.v1 import credit_analysis_pb2 as pb
 from regua.credit.v1 import credit_analysis_pb2_grpc as pb_grpc
 
 from regua_credit.analysis import Analyst
-from regua_credit.interceptors import MetricsInterceptor, TestDelayInterceptor
+from regua_credit.interceptors import AuthInterceptor, MetricsInterceptor, TestDelayInterceptor
 from regua_credit.rpc import CreditAnalysisService
 from regua_platform.service import Runtime
+from regua_platform.service_tokens import TokenVerifier
 from regua_platform.settings import Settings
+from regua_platform.signing import verifier_from
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,7 @@ class CreditServer:
         interceptors: list[grpc.aio.ServerInterceptor] = [
             MetricsInterceptor(),  # outermost: measures everything, spans included
             aio_server_interceptor(tracer_provider=trace.get_tracer_provider()),  # type: ignore[no-untyped-call]
+            AuthInterceptor(TokenVerifier(verifier_from(settings.trusted_producers), settings.credit_allowed_callers)),
         ]
         if settings.credit_test_hooks:
             interceptors.append(TestDelayInterceptor())
@@ -45,7 +48,10 @@ class CreditServer:
             (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
             self._server)
         self.address = f"{settings.http_host}:{settings.credit_grpc_port}"
-        if self._server.add_insecure_port(self.address) == 0:
+        credentials = server_credentials(settings)
+        port = (self._server.add_secure_port(self.address, credentials) if credentials
+                else self._server.add_insecure_port(self.address))
+        if port == 0:
             raise OSError(f"cannot listen for gRPC on {self.address}")
 
     async def start(self) -> None:
@@ -64,6 +70,22 @@ class CreditServer:
             await self._health.enter_graceful_shutdown()
             await self._server.stop(self._grace)
             log.info("gRPC server stopped")
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def server_credentials(settings: Settings) -> grpc.ServerCredentials | None:
+    """TLS when a certificate and key are configured; with a client CA, callers must present a certificate
+    it signed (mutual TLS) besides their token."""
+    if not settings.credit_grpc_tls_cert or not settings.credit_grpc_tls_key:
+        return None
+    client_ca = settings.credit_grpc_tls_client_ca
+    return grpc.ssl_server_credentials(
+        [(_read(settings.credit_grpc_tls_key), _read(settings.credit_grpc_tls_cert))],
+        root_certificates=_read(client_ca) if client_ca else None, require_client_auth=client_ca is not None)
 
 
 async def serve_grpc(runtime: Runtime) -> None:

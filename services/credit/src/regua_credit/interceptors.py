@@ -1,12 +1,16 @@
-"""Server interceptors: Prometheus metrics per method and status code, and the tests' forced delay."""
+"""Server interceptors: caller authentication (service token, tenant from the token), Prometheus metrics per
+method and status code, and the tests' forced delay."""
 
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any
 
 import grpc
 from prometheus_client import Counter, Histogram
+
+from regua_platform.service_tokens import METADATA_KEY, TokenRejected, TokenVerifier
 
 REQUESTS = Counter("regua_credit_grpc_requests_total", "gRPC calls handled by the credit service",
                    ["method", "code"])
@@ -74,5 +78,43 @@ class TestDelayInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 return await behaviour(request, context)
 
             return delayed
+
+        return _wrap_unary(await continuation(details), wrap)
+
+
+#: The tenant the current call's verified token was issued for (set by AuthInterceptor for the handler).
+CALLER_TENANT: ContextVar[str | None] = ContextVar("regua_credit_caller_tenant", default=None)
+#: Methods anyone may call: health checks (probes) and reflection (the schema, no data).
+_OPEN = ("/grpc.health.", "/grpc.reflection.")
+
+
+class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    """Every call of the service carries a token (``authorization: Bearer ...``) signed by a trusted, allowed
+    caller; the tenant comes from it. No token or a bad one: UNAUTHENTICATED; a caller not allowed:
+    PERMISSION_DENIED."""
+
+    def __init__(self, tokens: TokenVerifier) -> None:
+        self._tokens = tokens
+
+    async def intercept_service(self, continuation: Continuation,
+                                details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
+        if details.method.startswith(_OPEN):
+            return await continuation(details)
+        value = next((v for k, v in details.invocation_metadata or () if k == METADATA_KEY), None)
+        try:
+            claims = self._tokens.from_metadata(value if isinstance(value, str) else None)
+            refusal: TokenRejected | None = None
+        except TokenRejected as exc:
+            refusal = exc
+
+        def wrap(behaviour: Behaviour) -> Behaviour:
+            async def authenticated(request: Any, context: grpc.aio.ServicerContext) -> Any:
+                if refusal is not None:
+                    code = grpc.StatusCode.PERMISSION_DENIED if refusal.denied else grpc.StatusCode.UNAUTHENTICATED
+                    await context.abort(code, str(refusal))
+                CALLER_TENANT.set(claims.tenant)
+                return await behaviour(request, context)
+
+            return authenticated
 
         return _wrap_unary(await continuation(details), wrap)

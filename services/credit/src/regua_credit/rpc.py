@@ -1,8 +1,10 @@
-"""gRPC entrypoint of regua.credit.v1.CreditAnalysisService. Thin: tenant from metadata, parse, call the
-analyst within the caller's deadline, map results and errors to status codes.
+"""gRPC entrypoint of regua.credit.v1.CreditAnalysisService. Thin: tenant from the caller's verified token
+(interceptors.AuthInterceptor), parse, call the analyst within the caller's deadline, map results and errors
+to status codes.
 
 Errors: bad input is INVALID_ARGUMENT with a google.rpc.BadRequest detail (one violation per field);
-a missing `x-tenant-id` is UNAUTHENTICATED; an unknown debtor or invoice is NOT_FOUND, exactly as when it
+a call without a valid service token is UNAUTHENTICATED (an `x-tenant-id` header is not trusted; a caller
+not allowed is PERMISSION_DENIED); an unknown debtor or invoice is NOT_FOUND, exactly as when it
 belongs to another tenant; offer limits on a settled or cancelled invoice are FAILED_PRECONDITION.
 """
 
@@ -20,8 +22,8 @@ from regua.credit.v1 import credit_analysis_pb2_grpc as pb_grpc
 
 from regua_credit import convert
 from regua_credit.analysis import Analyst, InvoiceNotOpen, NotFound
+from regua_credit.interceptors import CALLER_TENANT
 
-TENANT_HEADER = "x-tenant-id"
 MAX_BATCH = 10_000
 _TENANT = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 _DETAILS_KEY = "grpc-status-details-bin"  # where the rich google.rpc.Status travels (grpcio-status reads it)
@@ -48,12 +50,12 @@ async def _invalid(context: grpc.aio.ServicerContext, violations: Sequence[tuple
 
 
 async def _tenant(context: grpc.aio.ServicerContext) -> str:
-    for key, value in context.invocation_metadata() or ():
-        if key == TENANT_HEADER and isinstance(value, str):
-            if not _TENANT.match(value):
-                await _invalid(context, [(TENANT_HEADER, "must be 1-64 letters, digits, '_', '-' or '.'")])
-            return value
-    await _abort(context, grpc.StatusCode.UNAUTHENTICATED, f"the {TENANT_HEADER} metadata is required")
+    tenant = CALLER_TENANT.get()
+    if tenant is None:  # no AuthInterceptor ran: never serve a call without a verified caller
+        await _abort(context, grpc.StatusCode.UNAUTHENTICATED, "a service token is required")
+    if not _TENANT.match(tenant):
+        await _invalid(context, [("tenant", "must be 1-64 letters, digits, '_', '-' or '.'")])
+    return tenant
 
 
 def _uuid(field: str, value: str, violations: list[tuple[str, str]]) -> UUID | None:

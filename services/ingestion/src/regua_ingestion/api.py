@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
@@ -17,7 +17,7 @@ from regua_contracts.common import Cents, NewInvoice
 from regua_contracts.documents import is_valid_cnpj, normalize_document
 from regua_ingestion import handlers, store
 from regua_ingestion.domain import InvoiceNotOpen, PaymentExceedsBalance
-from regua_ingestion.tenants import create_tenant
+from regua_ingestion.tenants import create_tenant, rotate_api_key
 from regua_platform.http import ApiError
 from regua_platform.service import runtime_of
 from regua_platform.staff import require_admin_token
@@ -186,3 +186,16 @@ async def add_tenant(request: Request, tenant_in: TenantIn,
         raise ApiError(422, "cnpj", str(exc)) from exc
     tenant, api_key = await create_tenant(runtime.pool, tenant_in.name, cnpj, tenant_in.address, tenant_in.scope)
     return {"tenant_id": tenant.id, "api_key": api_key, "scope": tenant.scope}
+
+
+@router.post("/admin/tenants/{tenant_id}/api-key/rotate", tags=["admin"])
+async def rotate_tenant_key(request: Request, tenant_id: Annotated[str, Path(max_length=64)],
+                            x_admin_token: Annotated[str | None, Header()] = None) -> dict[str, str]:
+    """Replaces a client company's API key (shown once); the old key stops working in every service."""
+    runtime = runtime_of(request)
+    require_admin_token(request, x_admin_token)
+    api_key = await rotate_api_key(runtime.pool, tenant_id)
+    if api_key is None:
+        raise ApiError(404, "tenant_id", "no such tenant")
+    runtime.extras["tenants"].forget()
+    return {"tenant_id": tenant_id, "api_key": api_key}
