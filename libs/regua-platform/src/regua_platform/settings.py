@@ -97,3 +97,12 @@ class Settings(BaseSettings):
     phone_max_attempts: int = 3  # calls of one task (no answer) before its step is given up
     phone_retry_minutes: int = 120  # a call with no answer returns to the queue this much later
     phone_assignment_minutes: int = 30  # a fetched call without an outcome returns to the queue after this
+
+    # --- LGPD (regua_platform.pii, the privacy requests of ingestion) ---
+    #: Key-encryption keys of PII at rest, ``id:base64(32 bytes)`` comma-separated, the active one first; keep
+    #: an old one listed until ``python -m regua_platform.pii rotate`` has re-wrapped the data keys.
+    pii_keks: str = "local-1:cmVndWEtbG9jYWwtcGlpLWtlay1jaGFuZ2UtbWUhISE="
+    #: HMAC key of the blind indexes (lookups by CPF/CNPJ); changing it loses those lookups.
+    pii_index_key: str = Field(default="change-me-pii-index-key", min_length=8)
+    #: How long a person's data is kept after their last debt ended (CDC art. 27 / CTN art. 173: 5 years).
+    privacy_retention_days: int = 5 * 365 + 1
