@@ -36,12 +36,25 @@ Exporter = Callable[[asyncpg.Connection, Keyring, list[DebtorRef]], Awaitable[di
 
 @dataclass(frozen=True)
 class PersonalTable:
-    """A table whose rows belong to a debtor. ``contact`` is the JSON path of a contact object (``email``,
-    ``phone``, ``state``, ``postcode``, ``city_ibge``) that a correction rewrites, e.g. ("recipient",)."""
+    """A table whose rows belong to a debtor: by its own tenant_id and debtor_id columns, or through a parent
+    table's key (``parent=("cases", "invoice_id")``). ``contact`` is the JSON path of a contact object
+    (``email``, ``phone``, ``state``, ``postcode``, ``city_ibge``) that a correction rewrites."""
 
     name: str
     contact: tuple[str, ...] = ()
-    export: bool = True
+    parent: tuple[str, str] | None = None
+
+    def where(self) -> str:
+        """Matches the rows of the debtors in $1 (tenant ids) and $2 (debtor ids)."""
+        if self.parent:
+            table, key = self.parent
+            return f't.{key} IN (SELECT p.{key} FROM "{table}" p WHERE {_debtor_match("p")})'
+        return _debtor_match("t")
+
+
+def _debtor_match(alias: str) -> str:
+    return (f"EXISTS (SELECT 1 FROM unnest($1::text[], $2::uuid[]) AS d(tenant_id, debtor_id) "
+            f"WHERE {alias}.tenant_id = d.tenant_id AND {alias}.debtor_id = d.debtor_id)")
 
 
 @dataclass(frozen=True)
@@ -67,18 +80,14 @@ def _refs(debtors: list[DebtorRef]) -> tuple[list[str], list[Any]]:
     return [d.tenant_id for d in debtors], [d.debtor_id for d in debtors]
 
 
-_MATCH = ("JOIN unnest($1::text[], $2::uuid[]) AS d(tenant_id, debtor_id) "
-          "ON t.tenant_id = d.tenant_id AND t.debtor_id = d.debtor_id")
-
-
 async def export_rows(conn: asyncpg.Connection, keyring: Keyring, held: PersonalData,
                       debtors: list[DebtorRef]) -> dict[str, list[dict[str, Any]]]:
     tenants, ids = _refs(debtors)
     data: dict[str, list[dict[str, Any]]] = {}
     for table in held.tables:
-        if table.export:
-            rows = await conn.fetch(f'SELECT to_jsonb(t) AS row FROM "{table.name}" t {_MATCH}', tenants, ids)
-            data[table.name] = [json.loads(r["row"]) for r in rows]
+        rows = await conn.fetch(f'SELECT to_jsonb(t) AS row FROM "{table.name}" t WHERE {table.where()}',
+                                tenants, ids)
+        data[table.name] = [json.loads(r["row"]) for r in rows]
     for exporter in held.exporters:
         data.update(await exporter(conn, keyring, debtors))
     return data
@@ -93,10 +102,8 @@ async def correct(conn: asyncpg.Connection, held: PersonalData, event: ContactDa
         column, path = table.contact[0], list(table.contact[1:])
         value = (f"jsonb_set({column}, $4::text[], coalesce({column} #> $4::text[], '{{}}') || $3::jsonb)"
                  if path else f"{column} || $3::jsonb")
-        result = await conn.execute(
-            f'UPDATE "{table.name}" t SET {column} = {value} FROM unnest($1::text[], $2::uuid[]) '
-            "AS d(tenant_id, debtor_id) WHERE t.tenant_id = d.tenant_id AND t.debtor_id = d.debtor_id",
-            tenants, ids, patch, *([path] if path else []))
+        result = await conn.execute(f'UPDATE "{table.name}" t SET {column} = {value} WHERE {table.where()}',
+                                    tenants, ids, patch, *([path] if path else []))
         changed += int(result.split()[-1])
     return changed
 
@@ -106,9 +113,7 @@ async def erase(conn: asyncpg.Connection, held: PersonalData, debtors: list[Debt
     tenants, ids = _refs(debtors)
     deleted = 0
     for table in held.tables:
-        result = await conn.execute(
-            f'DELETE FROM "{table.name}" t USING unnest($1::text[], $2::uuid[]) AS d(tenant_id, debtor_id) '
-            "WHERE t.tenant_id = d.tenant_id AND t.debtor_id = d.debtor_id", tenants, ids)
+        result = await conn.execute(f'DELETE FROM "{table.name}" t WHERE {table.where()}', tenants, ids)
         deleted += int(result.split()[-1])
     await pii.shred(conn, [debtor_subject(d) for d in debtors])
     return deleted
