@@ -43,6 +43,7 @@ class PersonalTable:
     name: str
     contact: tuple[str, ...] = ()
     parent: tuple[str, str] | None = None
+    export: bool = True  # False where an exporter of the service shows the rows (encrypted columns)
 
     def where(self) -> str:
         """Matches the rows of the debtors in $1 (tenant ids) and $2 (debtor ids)."""
@@ -84,7 +85,7 @@ async def export_rows(conn: asyncpg.Connection, keyring: Keyring, held: Personal
                       debtors: list[DebtorRef]) -> dict[str, list[dict[str, Any]]]:
     tenants, ids = _refs(debtors)
     data: dict[str, list[dict[str, Any]]] = {}
-    for table in held.tables:
+    for table in (t for t in held.tables if t.export):
         rows = await conn.fetch(f'SELECT to_jsonb(t) AS row FROM "{table.name}" t WHERE {table.where()}',
                                 tenants, ids)
         data[table.name] = [json.loads(r["row"]) for r in rows]
@@ -123,7 +124,8 @@ async def handle(conn: asyncpg.Connection, keyring: Keyring, held: PersonalData,
                  events: Sequence[AnyPrivacyEvent]) -> None:
     """Applies privacy events once each, inside the caller's transaction; answers go to the outbox."""
     fresh = await claim_new(conn, f"privacy-{held.service}", [e.event_id for e in events])
-    for event in (e for e in events if e.event_id in fresh):
+    # A batch may hold the same event twice (redelivery): each is applied once.
+    for event in {e.event_id: e for e in events if e.event_id in fresh}.values():
         if isinstance(event, PersonDataRequested):
             data = await export_rows(conn, keyring, held, event.debtors)
             await outbox.add(conn, [OutboxMessage(topics.PRIVACY, str(event.person_id), PersonDataExported(

@@ -105,4 +105,4 @@ class Settings(BaseSettings):
     #: HMAC key of the blind indexes (lookups by CPF/CNPJ); changing it loses those lookups.
     pii_index_key: str = Field(default="change-me-pii-index-key", min_length=8)
     #: How long a person's data is kept after their last debt ended (CDC art. 27 / CTN art. 173: 5 years).
-    privacy_retention_days: int = 5 * 365 + 1
+    privacy_retention_days: int = 5 * 365 + 2  # five years, leap days included

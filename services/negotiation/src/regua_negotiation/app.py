@@ -3,9 +3,19 @@
 from regua_contracts import topics
 from regua_negotiation import admin_api, api, selfservice, store, subscribers
 from regua_negotiation.ticker import run_break_checker
+from regua_platform import privacy
 from regua_platform.clock import SimulatedClock, WallClock
+from regua_platform.privacy import PersonalData, PersonalTable
 from regua_platform.service import Runtime, ServiceSpec
 from regua_platform.tenants import install_tenant_directory
+
+#: What negotiation holds about a debtor (LGPD requests); children before parents.
+PERSONAL_DATA = PersonalData("negotiation", (
+    PersonalTable("installments", parent=("agreements", "agreement_id")), PersonalTable("agreements"),
+    PersonalTable("offers"), PersonalTable("disputes"),
+    PersonalTable("promised_invoices", parent=("invoices", "invoice_id")),
+    PersonalTable("invoices", contact=("debtor",)),
+))
 
 
 async def _wire(runtime: Runtime) -> None:
@@ -15,6 +25,7 @@ async def _wire(runtime: Runtime) -> None:
         runtime.extras["clock"] = WallClock()
     install_tenant_directory(runtime)
     subscribers.wire(runtime)
+    privacy.install(runtime, PERSONAL_DATA)
 
 
 SPEC = ServiceSpec(
