@@ -106,14 +106,21 @@ async def data_keys(conn: asyncpg.Connection | asyncpg.Pool, keyring: Keyring, s
                     create: bool = False) -> dict[str, DataKey]:
     """The data keys of ``subjects`` (made on first use when ``create``); shredded ones are absent."""
     wanted = sorted(set(subjects))
-    if create and wanted:
-        made = [(s, *keyring.wrap(s, AESGCM.generate_key(bit_length=256))) for s in wanted]
+    found = await _load(conn, keyring, wanted)
+    missing = [s for s in wanted if s not in found]
+    if create and missing:
+        made = [(s, *keyring.wrap(s, AESGCM.generate_key(bit_length=256))) for s in missing]
         await conn.execute(
             "INSERT INTO pii_keys (subject, kek_id, wrapped_key) "
             "SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[]) ON CONFLICT (subject) DO NOTHING",
             [m[0] for m in made], [m[1] for m in made], [m[2] for m in made])
+        found.update(await _load(conn, keyring, missing))  # a concurrent writer's key wins
+    return found
+
+
+async def _load(conn: asyncpg.Connection | asyncpg.Pool, keyring: Keyring, subjects: list[str]) -> dict[str, DataKey]:
     rows = await conn.fetch("SELECT subject, kek_id, wrapped_key FROM pii_keys WHERE subject = ANY($1::text[])",
-                            wanted)
+                            subjects)
     return {r["subject"]: DataKey(r["subject"], keyring.unwrap(r["subject"], r["kek_id"], bytes(r["wrapped_key"])))
             for r in rows}
 
