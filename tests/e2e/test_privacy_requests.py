@@ -75,6 +75,12 @@ def test_export_correction_and_erasure_across_services(platform: Platform) -> No
     # Access: every service's part, across both creditors.
     assert admin.post("/admin/privacy/exports", json={"document": document},
                       headers={"X-Admin-Token": "wrong"}).status_code == 401
+    no_actor = httpx.post(f"{platform.stack.url('ingestion')}/admin/privacy/exports", json={"document": document},
+                          headers={"X-Admin-Token": ADMIN_TOKEN})
+    assert no_actor.status_code == 422 and "x-actor" in no_actor.text.lower()
+    unknown = admin.post("/admin/privacy/exports", json={"document": cpf(random.Random(uuid.uuid4().int))})
+    assert unknown.status_code == 404
+    assert admin.post("/admin/privacy/corrections", json={"document": document}).status_code == 422
     r = admin.post("/admin/privacy/exports", json={"document": document})
     assert r.status_code == 202, r.text
     request_id = r.json()["request_id"]
@@ -119,7 +125,12 @@ def test_export_correction_and_erasure_across_services(platform: Platform) -> No
     assert r.json()["corrected"] == ["phone"] and r.json()["invoices"] == 2
     wait_consumed(platform, "ruler-privacy", topics.PRIVACY, timeout=60)
     platform.set_clock(at_local(due + timedelta(days=3)))
-    eventually(lambda: providers.received("sms", new_phone), 60, what="the D+3 SMS at the corrected number")
+    try:
+        eventually(lambda: providers.received("sms", new_phone), 120, what="the D+3 SMS at the corrected number")
+    except AssertionError as exc:
+        plan = httpx.get(f"{platform.stack.url('ruler')}/v1/invoices/{invoice_a['id']}/case",
+                         headers={"X-API-Key": key_a}).json()
+        raise AssertionError(f"{exc}; case: {plan}; to the old phone: {providers.received('sms', phone)}") from exc
     with platform.api(key_a) as api:
         assert api.get(f"/v1/invoices/{invoice_a['id']}").json()["debtor"]["phone"] == new_phone
 
