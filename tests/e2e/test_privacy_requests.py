@@ -113,6 +113,9 @@ def test_export_correction_and_erasure_across_services(platform: Platform) -> No
                uuid.UUID(request_id))
     assert {(r["actor"], r["action"]) for r in log} == {(ACTOR, "export-requested"), (ACTOR, "export-downloaded")}
     assert not any(document in r["detail"] or phone in r["detail"] for r in log)
+    unknown_lookups = _sql(platform, "SELECT detail::text FROM ingestion.privacy_access_log WHERE actor = $1 "
+                           "AND person_id IS NULL", ACTOR)
+    assert [r["detail"] for r in unknown_lookups] == ['{"outcome": "unknown document"}']
     # At rest, the document and the phone are in no ingestion or contact-history table in clear.
     for schema, table in (("ingestion", "persons"), ("ingestion", "invoices"), ("ingestion", "privacy_export_parts"),
                           ("contact_history", "contacts")):

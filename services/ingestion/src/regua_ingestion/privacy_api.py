@@ -51,8 +51,10 @@ async def request_export(request: Request, person: PersonIn, x_actor: Actor,
         try:
             request_id = await privacy_handlers.request_export(conn, keyring_of_request(request), x_actor,
                                                                person.document)
-        except UnknownPerson:
-            raise _unknown() from None
+        except UnknownPerson:  # answered after the commit: the look-up stays in the access log
+            request_id = None
+    if request_id is None:
+        raise _unknown()
     return {"request_id": str(request_id), "status": "pending", "services": list(PERSON_DATA_HOLDERS)}
 
 
@@ -85,7 +87,9 @@ async def correct_contact(request: Request, correction: CorrectionIn, x_actor: A
             request_id, invoices = await privacy_handlers.correct_contact(
                 conn, keyring_of_request(request), x_actor, correction.document, changes)
         except UnknownPerson:
-            raise _unknown() from None
+            request_id, invoices = None, 0
+    if request_id is None:
+        raise _unknown()
     return {"request_id": str(request_id), "corrected": sorted(changes), "invoices": invoices}
 
 
@@ -100,7 +104,9 @@ async def request_erasure(request: Request, person: PersonIn, x_actor: Actor,
             request_id, refusal = await privacy_handlers.request_erasure(
                 conn, keyring_of_request(request), x_actor, person.document, runtime.settings.privacy_retention_days)
         except UnknownPerson:
-            raise _unknown() from None
+            request_id, refusal = None, None
+    if request_id is None:
+        raise _unknown()
     if refusal:
         return JSONResponse({"request_id": str(request_id), "status": "refused",
                              "errors": [{"field": "document", "reason": refusal}]}, status_code=409)
