@@ -16,7 +16,7 @@ import hmac
 import json
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,6 +131,22 @@ async def data_key(conn: asyncpg.Connection | asyncpg.Pool, keyring: Keyring, su
     if subject not in found:
         raise KeyUnavailable("the subject's data key was shredded")
     return found[subject]
+
+
+async def encrypt_in_place(pool: asyncpg.Pool, keyring: Keyring, *, select: str, update: str,
+                           subject: Callable[[asyncpg.Record], str], batch: int = 1000) -> int:
+    """Encrypts rows written before a column was encrypted, a batch per transaction: ``select`` returns at most
+    $1 rows still in clear as (id, clear text) locked FOR UPDATE SKIP LOCKED, plus what ``subject`` needs;
+    ``update`` gets $1 = id, $2 = ciphertext. Returns how many rows it encrypted."""
+    changed = 0
+    while True:
+        async with pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(select, batch)
+            keys = await data_keys(conn, keyring, {subject(r) for r in rows}, create=True)
+            await conn.executemany(update, [(r[0], keys[subject(r)].encrypt(r[1])) for r in rows])
+        changed += len(rows)
+        if len(rows) < batch:
+            return changed
 
 
 async def shred(conn: asyncpg.Connection, subjects: Iterable[str]) -> int:

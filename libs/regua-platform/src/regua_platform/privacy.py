@@ -32,6 +32,8 @@ from regua_platform.service import Runtime
 
 #: Reads rows a plain dump cannot show (encrypted columns): table name -> rows.
 Exporter = Callable[[asyncpg.Connection, Keyring, list[DebtorRef]], Awaitable[dict[str, list[dict[str, Any]]]]]
+#: Corrects contact data a JSON patch cannot reach (encrypted columns).
+Corrector = Callable[[asyncpg.Connection, Keyring, ContactDataCorrected], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ class PersonalData:
     service: str
     tables: Sequence[PersonalTable]
     exporters: Sequence[Exporter] = field(default_factory=tuple)
+    correctors: Sequence[Corrector] = field(default_factory=tuple)
 
 
 def debtor_subject(ref: DebtorRef) -> str:
@@ -133,6 +136,8 @@ async def handle(conn: asyncpg.Connection, keyring: Keyring, held: PersonalData,
                 person_id=event.person_id, service=held.service, data=data))])
         elif isinstance(event, ContactDataCorrected):
             await correct(conn, held, event)
+            for corrector in held.correctors:
+                await corrector(conn, keyring, event)
         elif isinstance(event, PersonErasureRequested):
             await erase(conn, held, event.debtors)
 

@@ -44,20 +44,13 @@ async def add_entries(conn: asyncpg.Connection, keyring: Keyring, entries: Seque
           keys[_subject(e.tenant_id, e.debtor_id)].encrypt_json(e.detail)) for e in entries])
 
 
-async def encrypt_legacy(pool: asyncpg.Pool, keyring: Keyring, batch: int = 1000) -> int:
+async def encrypt_legacy(pool: asyncpg.Pool, keyring: Keyring) -> int:
     """Encrypts the detail of entries written before it was encrypted; returns how many."""
-    changed = 0
-    while True:
-        async with pool.acquire() as conn, conn.transaction():
-            rows = await conn.fetch("SELECT id, tenant_id, debtor_id, detail FROM contacts WHERE detail_enc IS NULL "
-                                    "LIMIT $1 FOR UPDATE SKIP LOCKED", batch)
-            keys = await pii.data_keys(conn, keyring, {_subject(r["tenant_id"], r["debtor_id"]) for r in rows},
-                                       create=True)
-            await conn.executemany("UPDATE contacts SET detail = '{}', detail_enc = $2 WHERE id = $1", [
-                (r["id"], keys[_subject(r["tenant_id"], r["debtor_id"])].encrypt(r["detail"])) for r in rows])
-        changed += len(rows)
-        if len(rows) < batch:
-            return changed
+    return await pii.encrypt_in_place(
+        pool, keyring, subject=lambda r: _subject(r["tenant_id"], r["debtor_id"]),
+        select="SELECT id, detail::text, tenant_id, debtor_id FROM contacts WHERE detail_enc IS NULL "
+               "LIMIT $1 FOR UPDATE SKIP LOCKED",
+        update="UPDATE contacts SET detail = '{}', detail_enc = $2 WHERE id = $1")
 
 
 def _detail(row: asyncpg.Record, key: DataKey | None) -> Any:
