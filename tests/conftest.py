@@ -24,7 +24,9 @@ def stack() -> Iterator[LocalStack]:
         bootstrap=os.environ.get("REGUA_KAFKA_BOOTSTRAP_SERVERS"),
         extra_env={"REGUA_CLOCK_MODE": "simulated", "REGUA_RULER_TICK_SECONDS": "0.2",
                    "REGUA_RULER_CLAIM_BATCH": "100", "REGUA_RULER_RESEGMENT_SECONDS": "1",
-                   "REGUA_CONSUMER_RETRY_BASE_SECONDS": "0.05"},
+                   "REGUA_CONSUMER_RETRY_BASE_SECONDS": "0.05",
+                   # LGPD erasure: no retention period, so a test can erase a person whose debts just ended.
+                   "REGUA_PRIVACY_RETENTION_DAYS": "0"},
     )
     try:
         local.start_infra()

@@ -1,7 +1,7 @@
 """Invoices as plain values: payments, settlement, cancellation and debtor identity (unit, no I/O)."""
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -12,6 +12,7 @@ from regua_ingestion.domain import (
     PaymentExceedsBalance,
     debtor_id_for,
 )
+from regua_ingestion.privacy import Holding, erasure_refusal
 
 PAID_AT = datetime(2027, 3, 5, 14, 30, tzinfo=UTC)
 
@@ -106,3 +107,12 @@ def test_debtor_id_is_stable() -> None:
 def test_debtor_id_is_tenant_scoped() -> None:
     assert debtor_id_for("acme", "52998224725") != debtor_id_for("globex", "52998224725")
     assert debtor_id_for("acme", "52998224725") != debtor_id_for("acme", "11222333000181")
+
+
+def test_erasure_waits_for_open_debts_and_the_retention_period() -> None:
+    now = datetime(2032, 3, 10, 12, tzinfo=UTC)
+    assert (erasure_refusal(Holding(1, None), now, 1827) or "").startswith("open debt: 1 invoice(s)")
+    ended = now - timedelta(days=1826)
+    assert "legal retention until 2032-03-11" in (erasure_refusal(Holding(0, ended), now, 1827) or "")
+    assert erasure_refusal(Holding(0, ended - timedelta(days=1)), now, 1827) is None
+    assert erasure_refusal(Holding(0, None), now, 1827) is None  # nothing ever ended, nothing open

@@ -10,10 +10,12 @@ import pytest
 from regua_contracts.common import NewInvoice
 from regua_ingestion import handlers
 from regua_localstack.testing import migrated_pool, scratch_database
+from regua_platform.pii import Keyring
 from regua_platform.tenants import Tenant, hash_api_key, upsert_tenant
 
 ACME = Tenant("acme", "Acme Energia Ltda", "11222333000181", "Rua A, 1, São Paulo - SP")
 BETA = Tenant("beta", "Beta Escola S.A.", "11444777000161", "Rua B, 2, Salvador - BA")
+KEYRING = Keyring({"k1": b"k" * 32}, b"index-key")
 
 
 @pytest.fixture
@@ -38,9 +40,10 @@ async def test_one_person_across_creditors_and_a_new_person_per_document(pool: a
     for tenant in (ACME, BETA):
         await upsert_tenant(pool, tenant, hash_api_key(f"key-{tenant.id}"))
     async with pool.acquire() as conn, conn.transaction():
-        await handlers.register_invoices(conn, ACME, [_invoice("a-1", "52998224725"), _invoice("a-2", "11144477735")])
+        await handlers.register_invoices(conn, KEYRING, ACME,
+                                         [_invoice("a-1", "52998224725"), _invoice("a-2", "11144477735")])
     async with pool.acquire() as conn, conn.transaction():
-        await handlers.register_invoices(conn, BETA, [_invoice("b-1", "529.982.247-25")])
+        await handlers.register_invoices(conn, KEYRING, BETA, [_invoice("b-1", "529.982.247-25")])
     events = await _registered(pool)
     maria_at_acme, other_at_acme, maria_at_beta = events["acme", "a-1"], events["acme", "a-2"], events["beta", "b-1"]
     assert maria_at_acme["person_id"] == maria_at_beta["person_id"]

@@ -18,7 +18,7 @@ from regua_negotiation import handlers, store
 from regua_negotiation.domain.policy import DiscountRule, NegotiationPolicy
 from regua_platform.tenants import hash_api_key, upsert_tenant
 
-from .test_negotiation_store import NOW, TENANT, TODAY, negotiation_step, sign
+from .test_negotiation_store import KEYRING, NOW, TENANT, TODAY, negotiation_step, sign
 
 CPF, CNPJ = "52998224725", "11444777000161"
 
@@ -26,7 +26,7 @@ CPF, CNPJ = "52998224725", "11444777000161"
 async def invoice(conn: asyncpg.Connection, debtor_id: UUID, cents: int, due: date, document: str = CPF,
                   state: str | None = None) -> UUID:
     invoice_id = uuid4()
-    await store.add_invoice(conn, InvoiceRegistered(
+    await store.add_invoice(conn, KEYRING, InvoiceRegistered(
         occurred_at=NOW, tenant_id=TENANT.id, invoice_id=invoice_id, debtor_id=debtor_id, creditor=TENANT.creditor,
         invoice=NewInvoice(external_id=f"NF-{invoice_id.hex[:6]}", amount_cents=cents, due_date=due,
                            debtor=Debtor(document=document, name="Ana Souza", email="ana@example.com", state=state))))

@@ -27,8 +27,10 @@ from regua_contracts.invoices import InvoiceCancelled, InvoiceRegistered, Paymen
 from regua_negotiation import handlers, store
 from regua_negotiation.domain.offers import down_payment
 from regua_negotiation.domain.policy import DiscountRule, NegotiationPolicy
+from regua_platform.pii import Keyring
 from regua_platform.tenants import Tenant, hash_api_key, upsert_tenant
 
+KEYRING = Keyring({"k": b"k" * 32}, b"i")
 TENANT = Tenant("t-1", "Loja Exemplo Ltda", "11222333000181", "Av. Paulista, 1000")
 NOW = datetime(2024, 3, 1, 15, tzinfo=UTC)
 TODAY = date(2024, 3, 1)
@@ -36,7 +38,7 @@ TODAY = date(2024, 3, 1)
 
 async def invoice(conn: asyncpg.Connection, debtor_id: UUID, cents: int, due: date) -> UUID:
     invoice_id = uuid4()
-    await store.add_invoice(conn, InvoiceRegistered(
+    await store.add_invoice(conn, KEYRING, InvoiceRegistered(
         occurred_at=NOW, tenant_id=TENANT.id, invoice_id=invoice_id, debtor_id=debtor_id,
         creditor=TENANT.creditor,
         invoice=NewInvoice(external_id=f"NF-{invoice_id.hex[:6]}", amount_cents=cents, due_date=due,

@@ -22,6 +22,9 @@ CONTACTS: Final = "regua.contacts.v1"
 #: that hold work until a moment (dispatchers holding a message until contact hours) follow the same time.
 CLOCK: Final = "regua.clock.v1"
 
+#: LGPD requests (access, correction, erasure) and each service's answer, agency-wide. Keyed by person id.
+PRIVACY: Final = "regua.privacy.v1"
+
 CHANNELS: Final = ("email", "sms", "whatsapp", "phone")
 
 
@@ -38,7 +41,7 @@ def dead_letter(topic: str) -> str:
 
 
 def all_topics() -> list[str]:
-    base = [CLIENT_COMMANDS, TENANTS, INVOICES, CASES, AGREEMENTS, CONTACTS, OFFER_COMMANDS, CLOCK,
+    base = [CLIENT_COMMANDS, TENANTS, INVOICES, CASES, AGREEMENTS, CONTACTS, OFFER_COMMANDS, CLOCK, PRIVACY,
             *(contact_commands(c) for c in CHANNELS)]
     return base + [dead_letter(t) for t in base]
 

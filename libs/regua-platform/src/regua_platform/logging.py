@@ -9,15 +9,18 @@ from typing import Any
 
 from opentelemetry import trace
 
+# Phones however written: +55 11 9 8765 4321, +55-11-98765-4321, (11) 98765-4321, a trunk 0 with or without a
+# carrier code (011 9..., 0 15 11 9...), 0055 abroad, dots, dashes or spaces between the groups.
+_PHONE = (r"(?<!\w)(?:(?:\+|00)?55[\s.\-]?|0[\s.\-]?(?:\d{{2}}[\s.\-]?)?){prefix}\(?\d{{2}}\)?[\s.\-]?"
+          r"(?:9[\s.\-]?)?\d{{4}}[\s.\-]?\d{{4}}(?!\w)")
 _PII = [
     (re.compile(r"[\w.+\-]+@[\w\-]+\.[\w.\-]+"), "<email>"),
+    # With a country code or a trunk 0 a number is a phone before anything else ("+55 11987654321" is no CPF).
+    (re.compile(_PHONE.format(prefix="")), "<phone>"),
     # A CNPJ may be alphanumeric (upper-case letters in its first 12 characters) since 2026.
     (re.compile(r"\b[\dA-Z]{2}\.?[\dA-Z]{3}\.?[\dA-Z]{3}/?[\dA-Z]{4}-?\d{2}\b"), "<cnpj>"),
     (re.compile(r"\b\d{3}\.?\d{3}\.?\d{3}-?\d{2}\b"), "<cpf>"),
-    # Phones however written: +55 11 9 8765 4321, +55-11-98765-4321, (11) 98765-4321, a trunk 0 with or
-    # without a carrier code (011 9..., 0 15 11 9...), dots, dashes or spaces between the groups.
-    (re.compile(r"(?<!\w)(?:\+?55[\s.\-]?)?(?:0(?:\d{2})?[\s.\-]?)?\(?\d{2}\)?[\s.\-]?(?:9[\s.\-]?)?\d{4}[\s.\-]?\d{4}"
-                r"(?!\w)"), "<phone>"),
+    (re.compile(_PHONE.format(prefix="?")), "<phone>"),
 ]
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 

@@ -9,8 +9,8 @@ if TYPE_CHECKING:
 
 #: Secrets we choose ourselves: each at least this long.
 MIN_LENGTH = 16
-#: Every service signs or checks these (admin token, signed links, staff tokens).
-COMMON = ("admin_token", "link_secret", "staff_token_secret")
+#: Every service signs or checks these (admin token, signed links, staff tokens, the keys of PII at rest).
+COMMON = ("admin_token", "link_secret", "staff_token_secret", "pii_keks", "pii_index_key")
 #: Channel credentials, required only by the service that talks to that provider.
 BY_SERVICE: dict[str, tuple[str, ...]] = {
     "dispatch-sms": ("sms_provider_token", "sms_webhook_secret"),

@@ -129,6 +129,14 @@ class Settings(BaseSettings):
     credit_client_tls_ca: str | None = None
     credit_client_tls_cert: str | None = None
     credit_client_tls_key: str | None = None
+    # --- LGPD (regua_platform.pii, the privacy requests of ingestion) ---
+    #: Key-encryption keys of PII at rest, ``id:base64(32 bytes)`` comma-separated, the active one first; keep
+    #: an old one listed until ``python -m regua_platform.pii rotate`` has re-wrapped the data keys.
+    pii_keks: str = "local-1:cmVndWEtbG9jYWwtcGlpLWtlay1jaGFuZ2UtbWUhISE="
+    #: HMAC key of the blind indexes (lookups by CPF/CNPJ); changing it loses those lookups.
+    pii_index_key: str = Field(default="change-me-pii-index-key", min_length=8)
+    #: How long a person's data is kept after their last debt ended (CDC art. 27 / CTN art. 173: 5 years).
+    privacy_retention_days: int = 5 * 365 + 2  # five years, leap days included
     # --- Operators (staff tokens, X-Staff-Token) and request limits (regua_platform.staff, .ratelimit) ---
     staff_token_secret: str = "change-me-staff-token-secret"  # signs staff tokens
     staff_token_hours: float = 12.0  # default lifetime of an issued staff token

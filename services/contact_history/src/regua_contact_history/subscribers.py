@@ -9,17 +9,20 @@ from regua_contracts import topics
 from regua_contracts.contacts import CONTACT_EVENT, CONTACT_REQUESTED, AnyContactEvent, ContactRequested
 from regua_contracts.invoices import INVOICE_EVENT, AnyInvoiceEvent, InvoiceRegistered
 from regua_platform.kafka import Delivery, Rejection, subscribe
+from regua_platform.privacy import keyring_of
 from regua_platform.service import Runtime
 
 APPLIED = Counter("regua_contact_history_events_total", "Events applied to the contact history", ["kind"])
 
 
 def wire(runtime: Runtime) -> None:
+    keyring = keyring_of(runtime.extras, runtime.settings)
+
     async def on_contacts(deliveries: list[Delivery[AnyContactEvent]]) -> list[Rejection]:
         entries = [entry(d.event) for d in deliveries]
         async with runtime.pool.acquire() as conn, conn.transaction():
             await store.add_debtors(conn, sorted({(e.tenant_id, e.debtor_id) for e in entries}))
-            await store.add_entries(conn, entries)
+            await store.add_entries(conn, keyring, entries)
         for e in entries:
             APPLIED.labels(e.kind).inc()
         return []

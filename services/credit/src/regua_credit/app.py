@@ -10,7 +10,9 @@ from regua_credit import api, subscribers
 from regua_credit.analysis import Analyst, ScoreModel
 from regua_credit.bureau import NoBureau
 from regua_credit.grpc_server import CreditServer, serve_grpc
+from regua_platform import privacy
 from regua_platform.clock import WallClock
+from regua_platform.privacy import PersonalData, PersonalTable
 from regua_platform.service import Runtime, ServiceSpec
 
 log = logging.getLogger(__name__)
@@ -24,6 +26,7 @@ async def _wire(runtime: Runtime) -> None:
     # Profiles are as of the wall clock: overdue days are real days, also when the ruler's clock is simulated.
     analyst = Analyst(runtime.pool, model, NoBureau(), WallClock(), settings.timezone)
     subscribers.wire(runtime)
+    privacy.install(runtime, PersonalData("credit", (PersonalTable("invoices"),)))
     server = CreditServer(settings, analyst)
     await server.start()
     runtime.extras["grpc_server"] = server

@@ -8,6 +8,7 @@ from regua_dispatch.clock import follow_clock
 from regua_dispatch.facts import install_contact_facts
 from regua_dispatch.holds import release_job
 from regua_dispatch.pipeline import withdrawer
+from regua_dispatch.privacy import install_privacy
 from regua_dispatch_email import api, subscribers
 from regua_dispatch_email.handlers import Dispatcher
 from regua_dispatch_email.rendering import EmailRenderer
@@ -30,6 +31,7 @@ async def _wire(runtime: Runtime) -> None:
     install_case_states(runtime, "email", withdrawer("email", clock), lambda at: observe(clock, at))
     follow_clock(runtime, "email", clock)
     subscribers.wire(runtime)
+    install_privacy(runtime, "dispatch-email")
 
 
 SPEC = ServiceSpec(

@@ -12,10 +12,12 @@ from regua_dispatch.api import ping_router
 from regua_dispatch.cases import Blocked, install_case_states
 from regua_dispatch.clock import follow_clock
 from regua_dispatch.facts import install_contact_facts
+from regua_dispatch.privacy import install_privacy
 from regua_dispatch_phone import api, handlers, store
 from regua_dispatch_phone.handlers import QUEUE
 from regua_platform.clock import observe, service_clock
 from regua_platform.kafka import Delivery, Rejection, subscribe
+from regua_platform.privacy import PersonalTable
 from regua_platform.service import Runtime, ServiceSpec
 from regua_platform.tenants import install_tenant_directory
 
@@ -44,6 +46,8 @@ async def _wire(runtime: Runtime) -> None:
     install_contact_facts(runtime, "phone")
     install_case_states(runtime, "phone", on_blocked, lambda at: observe(clock, at))
     follow_clock(runtime, "phone", clock)
+    install_privacy(runtime, "dispatch-phone", PersonalTable("call_tasks", contact=("recipient",)),
+                    PersonalTable("calls"))
     subscribe(runtime.broker, runtime.settings, topic=topics.contact_commands("phone"), group_id="dispatch-phone",
               adapter=CONTACT_REQUESTED, handler=on_commands)
 

@@ -6,6 +6,7 @@ from regua_dispatch.api import ping_router, templates_router
 from regua_dispatch.facts import install_contact_facts
 from regua_dispatch.holds import release_job
 from regua_dispatch.pipeline import Dispatcher, install_dispatcher
+from regua_dispatch.privacy import install_privacy
 from regua_dispatch.provider import ProviderClient, RetryPolicy
 from regua_dispatch.registry import TemplateRegistry, load_defaults
 from regua_dispatch_sms import api
@@ -32,6 +33,7 @@ async def _wire(runtime: Runtime) -> None:
     install_tenant_directory(runtime)
     install_contact_facts(runtime, "sms")
     install_dispatcher(runtime, dispatcher)
+    install_privacy(runtime, "dispatch-sms")
 
 
 SPEC = ServiceSpec(

@@ -19,6 +19,8 @@ from regua_ingestion import handlers, store
 from regua_ingestion.domain import InvoiceNotOpen, PaymentExceedsBalance
 from regua_ingestion.tenants import create_tenant, rotate_api_key
 from regua_platform.http import ApiError
+from regua_platform.pii import Keyring
+from regua_platform.privacy import keyring_of
 from regua_platform.service import runtime_of
 from regua_platform.staff import require_admin_token
 from regua_platform.tenants import Scope, Tenant, TenantDep
@@ -51,6 +53,11 @@ class TenantIn(BaseModel):
 IdempotencyKey = Annotated[str | None, Header(max_length=200)]
 
 
+def keyring_of_request(request: Request) -> Keyring:
+    runtime = runtime_of(request)
+    return keyring_of(runtime.extras, runtime.settings)
+
+
 async def _in_transaction(
     request: Request, tenant: Tenant, idempotency_key: str | None,
     work: Callable[[asyncpg.Connection], Awaitable[tuple[int, Any]]],
@@ -58,17 +65,17 @@ async def _in_transaction(
     """Runs ``work`` in one transaction; with an Idempotency-Key, a replay returns the first response."""
     body = await request.body()
     fingerprint = hashlib.sha256(request.method.encode() + request.url.path.encode() + body).digest()
+    keyring = keyring_of_request(request)
     async with runtime_of(request).pool.acquire() as conn, conn.transaction():
         if idempotency_key:
-            previous = await store.claim_idempotency_key(conn, tenant.id, idempotency_key, fingerprint)
+            previous = await store.claim_idempotency_key(conn, keyring, tenant.id, idempotency_key, fingerprint)
             if previous is not None:
-                if bytes(previous["fingerprint"]) != fingerprint:
+                if previous[0] != fingerprint:
                     raise ApiError(422, "Idempotency-Key", "already used with a different request")
-                return JSONResponse(json.loads(previous["body"]), status_code=previous["status_code"],
-                                    headers={"Idempotent-Replayed": "true"})
+                return JSONResponse(previous[2], status_code=previous[1], headers={"Idempotent-Replayed": "true"})
         status, payload = await work(conn)
         if idempotency_key:
-            await store.store_idempotent_response(conn, tenant.id, idempotency_key, status, payload)
+            await store.store_idempotent_response(conn, keyring, tenant.id, idempotency_key, status, payload)
     return JSONResponse(payload, status_code=status)
 
 
@@ -104,8 +111,9 @@ async def register_invoices(
         raise ApiError.invalid(exc) from exc
 
     async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
-        results = await handlers.register_invoices(conn, tenant, invoices)
-        views = [{**(await store.invoice_view(conn, tenant.id, r.invoice_id) or {}), "created": r.created}
+        keyring = keyring_of_request(request)
+        results = await handlers.register_invoices(conn, keyring, tenant, invoices)
+        views = [{**(await store.invoice_view(conn, keyring, tenant.id, r.invoice_id) or {}), "created": r.created}
                  for r in results]
         created_any = any(r.created for r in results)
         return (201 if created_any else 200), ({"invoices": views} if batch else views[0])
@@ -133,7 +141,7 @@ async def record_payment(request: Request, invoice_id: UUID, payment: PaymentIn,
             raise ApiError(409, "status", str(exc)) from exc
         except PaymentExceedsBalance as exc:
             raise ApiError(422, "amount_cents", str(exc)) from exc
-        return 201, await store.invoice_view(conn, tenant.id, invoice_id)
+        return 201, await store.invoice_view(conn, keyring_of_request(request), tenant.id, invoice_id)
 
     return await _in_transaction(request, tenant, idempotency_key, work)
 
@@ -147,7 +155,7 @@ async def cancel_invoice(request: Request, invoice_id: UUID, tenant: TenantDep,
             await handlers.cancel_invoice(conn, tenant, invoice, (cancel or CancelIn()).reason)
         except InvoiceNotOpen as exc:
             raise ApiError(409, "status", str(exc)) from exc
-        return 200, await store.invoice_view(conn, tenant.id, invoice_id)
+        return 200, await store.invoice_view(conn, keyring_of_request(request), tenant.id, invoice_id)
 
     return await _in_transaction(request, tenant, idempotency_key, work)
 
@@ -159,14 +167,14 @@ async def list_invoices(
     after: UUID | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     """The tenant's invoices, filtered; page with ``after`` = the ``next`` value of the previous page."""
-    items = await store.list_invoices(runtime_of(request).pool, tenant.id, external_id=external_id, status=status,
-                                      after=after, limit=limit)
+    items = await store.list_invoices(runtime_of(request).pool, keyring_of_request(request), tenant.id,
+                                      external_id=external_id, status=status, after=after, limit=limit)
     return {"invoices": items, "next": items[-1]["id"] if len(items) == limit else None}
 
 
 @router.get("/v1/invoices/{invoice_id}", tags=["invoices"])
 async def get_invoice(request: Request, invoice_id: UUID, tenant: TenantDep) -> dict[str, Any]:
-    view = await store.invoice_view(runtime_of(request).pool, tenant.id, invoice_id)
+    view = await store.invoice_view(runtime_of(request).pool, keyring_of_request(request), tenant.id, invoice_id)
     if view is None:
         raise ApiError(404, "invoice_id", "no such invoice")
     return view

@@ -17,6 +17,7 @@ from regua_ingestion import handlers, store
 from regua_ingestion.domain import InvoiceNotOpen, PaymentExceedsBalance
 from regua_platform.inbox import claim_new
 from regua_platform.kafka import Delivery, Rejection, subscribe
+from regua_platform.privacy import keyring_of
 from regua_platform.service import Runtime
 from regua_platform.tenants import Tenant, TenantDirectory
 
@@ -26,6 +27,7 @@ _COMMAND_NS = uuid.UUID("a3d5e1f0-7c2b-4e5d-9f8a-1b2c3d4e5f60")
 
 def wire(runtime: Runtime) -> None:
     directory: TenantDirectory = runtime.extras["tenants"]
+    keyring = keyring_of(runtime.extras, runtime.settings)
 
     async def handle(deliveries: list[Delivery[AnyClientCommand]]) -> list[Rejection]:
         rejections: list[Rejection] = []
@@ -49,7 +51,7 @@ def wire(runtime: Runtime) -> None:
                 if isinstance(d.event, RegisterInvoice):
                     registrations.setdefault(t.id, (t, []))[1].append(d.event)
             for t, commands in registrations.values():
-                await handlers.register_invoices(conn, t, [c.invoice for c in commands])
+                await handlers.register_invoices(conn, keyring, t, [c.invoice for c in commands])
             for event_id in fresh:
                 t, d = keyed[event_id]
                 if not isinstance(d.event, RegisterInvoice):

@@ -24,8 +24,9 @@ router = APIRouter(prefix="/v1", tags=["negotiation"])
 
 async def _known_debtor(conn: store.Conn, tenant_id: str, debtor_id: UUID) -> None:
     """404 for a debtor this tenant never sent an invoice of (another tenant's looks the same)."""
-    debtor, _ = await store.debtor_and_creditor(conn, tenant_id, debtor_id)
-    if not debtor:
+    exists = await conn.fetchval("SELECT true FROM invoices WHERE tenant_id = $1 AND debtor_id = $2 LIMIT 1",
+                                 tenant_id, debtor_id)
+    if not exists:
         raise ApiError(404, "debtor_id", "no such debtor")
 
 

@@ -14,6 +14,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from regua_negotiation import handlers, store, views
 from regua_platform import links
 from regua_platform.ratelimit import over_limit, retry_after
+from regua_platform.privacy import keyring_of
 from regua_platform.service import Runtime, runtime_of
 
 router = APIRouter(include_in_schema=False)
@@ -91,7 +92,8 @@ async def page(request: Request, token: str) -> Response:
     today, now = views.today_and_now(runtime)
     context: dict[str, Any] = {"token": token, "today": today}
     async with runtime.pool.acquire() as conn, conn.transaction():
-        debtor, creditor = await store.debtor_and_creditor(conn, tenant_id, debtor_id)
+        debtor, creditor = await store.debtor_and_creditor(conn, keyring_of(runtime.extras, runtime.settings),
+                                                           tenant_id, debtor_id)
         if not debtor:
             return _error(404, "Nada encontrado", "Não encontramos dívidas em aberto para este link.")
         _, policy, _ = await store.current_policy(conn, tenant_id)

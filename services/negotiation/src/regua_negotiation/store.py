@@ -8,11 +8,15 @@ from uuid import UUID
 import asyncpg
 
 from regua_contracts.invoices import InvoiceRegistered
+from regua_contracts.privacy import DebtorRef
 from regua_finance import days_late, is_consumer_document
 from regua_negotiation.domain.agreements import Installment
 from regua_negotiation.domain.debt import Debt
 from regua_negotiation.domain.offers import OfferMenu
 from regua_negotiation.domain.policy import NegotiationPolicy
+from regua_platform import pii
+from regua_platform.pii import Keyring
+from regua_platform.privacy import debtor_subject
 from regua_platform.tenants import Tenant
 
 Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
@@ -37,16 +41,20 @@ async def current_policy(conn: Conn, tenant_id: str) -> tuple[int, NegotiationPo
 
 
 # --- invoices (read model) ------------------------------------------------------------------------------
-async def add_invoice(conn: Conn, e: InvoiceRegistered) -> None:
+async def add_invoice(conn: asyncpg.Connection, keyring: Keyring, e: InvoiceRegistered) -> None:
+    """The debtor's name and contacts are stored encrypted under the debtor's data key (no document)."""
     inv = e.invoice
     debtor = {"name": inv.debtor.name, "email": inv.debtor.email, "phone": inv.debtor.phone,
               "state": inv.debtor.state}
+    key = await pii.data_key(conn, keyring, debtor_subject(DebtorRef(tenant_id=e.tenant_id, debtor_id=e.debtor_id)),
+                             create=True)
     await conn.execute(
         "INSERT INTO invoices (invoice_id, tenant_id, debtor_id, external_id, amount_cents, outstanding_cents, "
-        "due_date, status, debtor, creditor, consumer) VALUES ($1, $2, $3, $4, $5, $5, $6, 'open', $7, $8, $9) "
-        "ON CONFLICT (invoice_id) DO NOTHING",
+        "due_date, status, debtor, creditor, consumer, state, debtor_enc) "
+        "VALUES ($1, $2, $3, $4, $5, $5, $6, 'open', '{}', $7, $8, $9, $10) ON CONFLICT (invoice_id) DO NOTHING",
         e.invoice_id, e.tenant_id, e.debtor_id, inv.external_id, inv.amount_cents, inv.due_date,
-        json.dumps(debtor), e.creditor.model_dump_json(), is_consumer_document(inv.debtor.document))
+        e.creditor.model_dump_json(), is_consumer_document(inv.debtor.document), inv.debtor.state,
+        key.encrypt_json(debtor))
 
 
 async def known_invoices(conn: Conn, tenant_id: str, invoice_ids: list[UUID]) -> int:
@@ -63,7 +71,7 @@ async def invoices_by_id(conn: Conn, invoice_ids: list[UUID]) -> list[asyncpg.Re
 async def record_payment(conn: Conn, invoice_id: UUID, outstanding: int, paid_on: date) -> None:
     """The invoice's outstanding amount after a payment; settled (paid) at zero, late when paid after its
     effective due date (weekends and holidays move it: regua_finance)."""
-    row = await conn.fetchrow("SELECT due_date, debtor->>'state' AS state FROM invoices WHERE invoice_id = $1",
+    row = await conn.fetchrow("SELECT due_date, state FROM invoices WHERE invoice_id = $1",
                               invoice_id)
     late = row is not None and days_late(row["due_date"], paid_on, row["state"]) > 0
     await conn.execute(
@@ -84,7 +92,7 @@ async def open_debts(conn: Conn, tenant_id: str, debtor_id: UUID) -> list[Debt]:
     """Open invoices of the debtor that no active agreement covers, not under dispute and not waiting for a
     promise to pay (collection of it is paused: no message may name it)."""
     rows = await conn.fetch(
-        "SELECT invoice_id, external_id, outstanding_cents, due_date, consumer, debtor->>'state' AS state "
+        "SELECT invoice_id, external_id, outstanding_cents, due_date, consumer, state "
         "FROM invoices i "
         "WHERE tenant_id = $1 AND debtor_id = $2 AND status = 'open' AND outstanding_cents > 0 AND NOT EXISTS "
         "(SELECT 1 FROM agreements a WHERE a.tenant_id = $1 AND a.status = 'active' "
@@ -99,7 +107,7 @@ async def open_debts(conn: Conn, tenant_id: str, debtor_id: UUID) -> list[Debt]:
 async def history(conn: Conn, tenant_id: str, debtor_id: UUID, today: date) -> tuple[int, int]:
     """(on time, late) as regua_finance judges them: invoices paid by their effective due date; invoices paid
     after it or open and past it today. Cancelled invoices and open ones not yet due are not judged."""
-    rows = await conn.fetch("SELECT status, paid_late, due_date, debtor->>'state' AS state FROM invoices "
+    rows = await conn.fetch("SELECT status, paid_late, due_date, state FROM invoices "
                             "WHERE tenant_id = $1 AND debtor_id = $2 AND status <> 'cancelled'", tenant_id, debtor_id)
     on_time = late = 0
     for r in rows:
@@ -111,12 +119,23 @@ async def history(conn: Conn, tenant_id: str, debtor_id: UUID, today: date) -> t
     return on_time, late
 
 
-async def debtor_and_creditor(conn: Conn, tenant_id: str, debtor_id: UUID) -> tuple[dict[str, Any], dict[str, Any]]:
-    row = await conn.fetchrow("SELECT debtor, creditor FROM invoices WHERE tenant_id = $1 AND debtor_id = $2 "
-                              "ORDER BY due_date DESC LIMIT 1", tenant_id, debtor_id)
+async def debtor_and_creditor(conn: Conn, keyring: Keyring, tenant_id: str,
+                              debtor_id: UUID) -> tuple[dict[str, Any], dict[str, Any]]:
+    row = await conn.fetchrow("SELECT debtor, debtor_enc, creditor FROM invoices WHERE tenant_id = $1 "
+                              "AND debtor_id = $2 ORDER BY due_date DESC LIMIT 1", tenant_id, debtor_id)
     if row is None:
         return {}, {}
-    return json.loads(row["debtor"]), json.loads(row["creditor"])
+    return await _debtor(conn, keyring, tenant_id, debtor_id, row), json.loads(row["creditor"])
+
+
+async def _debtor(conn: Conn, keyring: Keyring, tenant_id: str, debtor_id: UUID,
+                  row: asyncpg.Record) -> dict[str, Any]:
+    if row["debtor_enc"] is None:  # written before encryption, until start-up encrypts it
+        debtor: dict[str, Any] = json.loads(row["debtor"])
+        return debtor
+    subject = debtor_subject(DebtorRef(tenant_id=tenant_id, debtor_id=debtor_id))
+    key = (await pii.data_keys(conn, keyring, [subject])).get(subject)
+    return key.decrypt_json(row["debtor_enc"]) if key else {"erased": True}
 
 
 async def lock_debtor(conn: Conn, tenant_id: str, debtor_id: UUID) -> None:

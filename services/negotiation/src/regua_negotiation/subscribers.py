@@ -26,6 +26,7 @@ from regua_platform import outbox
 from regua_platform.inbox import claim_new
 from regua_platform.kafka import Delivery, Rejection, TransientError, subscribe
 from regua_platform.outbox import OutboxMessage
+from regua_platform.privacy import keyring_of
 from regua_platform.service import Runtime
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ def wire(runtime: Runtime) -> None:
                 if e.event_id not in fresh:
                     continue
                 if isinstance(e, InvoiceRegistered):
-                    await store.add_invoice(conn, e)
+                    await store.add_invoice(conn, keyring_of(runtime.extras, runtime.settings), e)
                 elif isinstance(e, PaymentRecorded):
                     await handlers.on_payment(conn, e, today, now)
                 else:
