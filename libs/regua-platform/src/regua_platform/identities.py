@@ -3,7 +3,8 @@
 (REGUA_SIGNING_KEY_<SERVICE>) and a Kafka SASL password (REGUA_KAFKA_PASSWORD_<USER>, also for the
 ``clients`` and ``replay`` users), REGUA_TRUSTED_PRODUCERS with every service's public key, and the secrets we
 choose ourselves (admin token, link and staff-token secrets, webhook secrets, the keys of PII at rest); the
-providers' own credentials are added by hand. Keep the file secret; run it again (and restart everything) to rotate every key at once."""
+providers' own credentials are added by hand. Keep the file secret; run it again (and restart everything) to
+rotate every key at once."""
 
 import base64
 import json

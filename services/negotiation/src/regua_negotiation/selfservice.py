@@ -13,8 +13,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from regua_negotiation import handlers, store, views
 from regua_platform import links
-from regua_platform.ratelimit import over_limit, retry_after
 from regua_platform.privacy import keyring_of
+from regua_platform.ratelimit import over_limit, retry_after
 from regua_platform.service import Runtime, runtime_of
 
 router = APIRouter(include_in_schema=False)
