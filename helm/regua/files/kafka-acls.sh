@@ -17,6 +17,7 @@ acl contact-history --operation Read --topic regua.contact-commands.sms.v1
 acl contact-history --operation Read --topic regua.contact-commands.whatsapp.v1
 acl contact-history --operation Read --topic regua.contacts.v1
 acl contact-history --operation Read --topic regua.invoices.v1
+acl contact-history --operation Read --topic regua.privacy.v1
 acl contact-history --operation Read --topic regua.tenants.v1
 acl contact-history --operation Write --topic regua.contact-commands.email.v1.dlq
 acl contact-history --operation Write --topic regua.contact-commands.phone.v1.dlq
@@ -24,12 +25,17 @@ acl contact-history --operation Write --topic regua.contact-commands.sms.v1.dlq
 acl contact-history --operation Write --topic regua.contact-commands.whatsapp.v1.dlq
 acl contact-history --operation Write --topic regua.contacts.v1.dlq
 acl contact-history --operation Write --topic regua.invoices.v1.dlq
+acl contact-history --operation Write --topic regua.privacy.v1
+acl contact-history --operation Write --topic regua.privacy.v1.dlq
 acl contact-history --operation Write --topic regua.tenants.v1.dlq
 acl credit --operation Create --topic regua. --resource-pattern-type prefixed
 acl credit --operation Describe --topic regua. --resource-pattern-type prefixed
 acl credit --operation Read --group credit --resource-pattern-type prefixed
 acl credit --operation Read --topic regua.invoices.v1
+acl credit --operation Read --topic regua.privacy.v1
 acl credit --operation Write --topic regua.invoices.v1.dlq
+acl credit --operation Write --topic regua.privacy.v1
+acl credit --operation Write --topic regua.privacy.v1.dlq
 acl dispatch-email --operation Create --topic regua. --resource-pattern-type prefixed
 acl dispatch-email --operation Describe --topic regua. --resource-pattern-type prefixed
 acl dispatch-email --operation Read --group dispatch-email --resource-pattern-type prefixed
@@ -37,11 +43,14 @@ acl dispatch-email --operation Read --topic regua.cases.v1
 acl dispatch-email --operation Read --topic regua.clock.v1
 acl dispatch-email --operation Read --topic regua.contact-commands.email.v1
 acl dispatch-email --operation Read --topic regua.contacts.v1
+acl dispatch-email --operation Read --topic regua.privacy.v1
 acl dispatch-email --operation Write --topic regua.cases.v1.dlq
 acl dispatch-email --operation Write --topic regua.clock.v1.dlq
 acl dispatch-email --operation Write --topic regua.contact-commands.email.v1.dlq
 acl dispatch-email --operation Write --topic regua.contacts.v1
 acl dispatch-email --operation Write --topic regua.contacts.v1.dlq
+acl dispatch-email --operation Write --topic regua.privacy.v1
+acl dispatch-email --operation Write --topic regua.privacy.v1.dlq
 acl dispatch-phone --operation Create --topic regua. --resource-pattern-type prefixed
 acl dispatch-phone --operation Describe --topic regua. --resource-pattern-type prefixed
 acl dispatch-phone --operation Read --group dispatch-phone --resource-pattern-type prefixed
@@ -49,12 +58,15 @@ acl dispatch-phone --operation Read --topic regua.cases.v1
 acl dispatch-phone --operation Read --topic regua.clock.v1
 acl dispatch-phone --operation Read --topic regua.contact-commands.phone.v1
 acl dispatch-phone --operation Read --topic regua.contacts.v1
+acl dispatch-phone --operation Read --topic regua.privacy.v1
 acl dispatch-phone --operation Read --topic regua.tenants.v1
 acl dispatch-phone --operation Write --topic regua.cases.v1.dlq
 acl dispatch-phone --operation Write --topic regua.clock.v1.dlq
 acl dispatch-phone --operation Write --topic regua.contact-commands.phone.v1.dlq
 acl dispatch-phone --operation Write --topic regua.contacts.v1
 acl dispatch-phone --operation Write --topic regua.contacts.v1.dlq
+acl dispatch-phone --operation Write --topic regua.privacy.v1
+acl dispatch-phone --operation Write --topic regua.privacy.v1.dlq
 acl dispatch-phone --operation Write --topic regua.tenants.v1.dlq
 acl dispatch-sms --operation Create --topic regua. --resource-pattern-type prefixed
 acl dispatch-sms --operation Describe --topic regua. --resource-pattern-type prefixed
@@ -63,12 +75,15 @@ acl dispatch-sms --operation Read --topic regua.cases.v1
 acl dispatch-sms --operation Read --topic regua.clock.v1
 acl dispatch-sms --operation Read --topic regua.contact-commands.sms.v1
 acl dispatch-sms --operation Read --topic regua.contacts.v1
+acl dispatch-sms --operation Read --topic regua.privacy.v1
 acl dispatch-sms --operation Read --topic regua.tenants.v1
 acl dispatch-sms --operation Write --topic regua.cases.v1.dlq
 acl dispatch-sms --operation Write --topic regua.clock.v1.dlq
 acl dispatch-sms --operation Write --topic regua.contact-commands.sms.v1.dlq
 acl dispatch-sms --operation Write --topic regua.contacts.v1
 acl dispatch-sms --operation Write --topic regua.contacts.v1.dlq
+acl dispatch-sms --operation Write --topic regua.privacy.v1
+acl dispatch-sms --operation Write --topic regua.privacy.v1.dlq
 acl dispatch-sms --operation Write --topic regua.tenants.v1.dlq
 acl dispatch-whatsapp --operation Create --topic regua. --resource-pattern-type prefixed
 acl dispatch-whatsapp --operation Describe --topic regua. --resource-pattern-type prefixed
@@ -77,19 +92,25 @@ acl dispatch-whatsapp --operation Read --topic regua.cases.v1
 acl dispatch-whatsapp --operation Read --topic regua.clock.v1
 acl dispatch-whatsapp --operation Read --topic regua.contact-commands.whatsapp.v1
 acl dispatch-whatsapp --operation Read --topic regua.contacts.v1
+acl dispatch-whatsapp --operation Read --topic regua.privacy.v1
 acl dispatch-whatsapp --operation Read --topic regua.tenants.v1
 acl dispatch-whatsapp --operation Write --topic regua.cases.v1.dlq
 acl dispatch-whatsapp --operation Write --topic regua.clock.v1.dlq
 acl dispatch-whatsapp --operation Write --topic regua.contact-commands.whatsapp.v1.dlq
 acl dispatch-whatsapp --operation Write --topic regua.contacts.v1
 acl dispatch-whatsapp --operation Write --topic regua.contacts.v1.dlq
+acl dispatch-whatsapp --operation Write --topic regua.privacy.v1
+acl dispatch-whatsapp --operation Write --topic regua.privacy.v1.dlq
 acl dispatch-whatsapp --operation Write --topic regua.tenants.v1.dlq
 acl ingestion --operation Create --topic regua. --resource-pattern-type prefixed
 acl ingestion --operation Describe --topic regua. --resource-pattern-type prefixed
 acl ingestion --operation Read --group ingestion --resource-pattern-type prefixed
 acl ingestion --operation Read --topic regua.client-commands.v1
+acl ingestion --operation Read --topic regua.privacy.v1
 acl ingestion --operation Write --topic regua.client-commands.v1.dlq
 acl ingestion --operation Write --topic regua.invoices.v1
+acl ingestion --operation Write --topic regua.privacy.v1
+acl ingestion --operation Write --topic regua.privacy.v1.dlq
 acl ingestion --operation Write --topic regua.tenants.v1
 acl negotiation --operation Create --topic regua. --resource-pattern-type prefixed
 acl negotiation --operation Describe --topic regua. --resource-pattern-type prefixed
@@ -98,6 +119,7 @@ acl negotiation --operation Read --topic regua.cases.v1
 acl negotiation --operation Read --topic regua.contacts.v1
 acl negotiation --operation Read --topic regua.invoices.v1
 acl negotiation --operation Read --topic regua.offer-commands.v1
+acl negotiation --operation Read --topic regua.privacy.v1
 acl negotiation --operation Read --topic regua.tenants.v1
 acl negotiation --operation Write --topic regua.agreements.v1
 acl negotiation --operation Write --topic regua.cases.v1.dlq
@@ -109,6 +131,8 @@ acl negotiation --operation Write --topic regua.contacts.v1
 acl negotiation --operation Write --topic regua.contacts.v1.dlq
 acl negotiation --operation Write --topic regua.invoices.v1.dlq
 acl negotiation --operation Write --topic regua.offer-commands.v1.dlq
+acl negotiation --operation Write --topic regua.privacy.v1
+acl negotiation --operation Write --topic regua.privacy.v1.dlq
 acl negotiation --operation Write --topic regua.tenants.v1.dlq
 acl replay --operation Read --group regua-dlq-replay --resource-pattern-type prefixed
 acl replay --operation Read --topic regua.agreements.v1.dlq
@@ -122,6 +146,7 @@ acl replay --operation Read --topic regua.contact-commands.whatsapp.v1.dlq
 acl replay --operation Read --topic regua.contacts.v1.dlq
 acl replay --operation Read --topic regua.invoices.v1.dlq
 acl replay --operation Read --topic regua.offer-commands.v1.dlq
+acl replay --operation Read --topic regua.privacy.v1.dlq
 acl replay --operation Read --topic regua.tenants.v1.dlq
 acl replay --operation Write --topic regua.agreements.v1
 acl replay --operation Write --topic regua.cases.v1
@@ -134,6 +159,7 @@ acl replay --operation Write --topic regua.contact-commands.whatsapp.v1
 acl replay --operation Write --topic regua.contacts.v1
 acl replay --operation Write --topic regua.invoices.v1
 acl replay --operation Write --topic regua.offer-commands.v1
+acl replay --operation Write --topic regua.privacy.v1
 acl replay --operation Write --topic regua.tenants.v1
 acl ruler --operation Create --topic regua. --resource-pattern-type prefixed
 acl ruler --operation Describe --topic regua. --resource-pattern-type prefixed
@@ -141,6 +167,7 @@ acl ruler --operation Read --group ruler --resource-pattern-type prefixed
 acl ruler --operation Read --topic regua.agreements.v1
 acl ruler --operation Read --topic regua.contacts.v1
 acl ruler --operation Read --topic regua.invoices.v1
+acl ruler --operation Read --topic regua.privacy.v1
 acl ruler --operation Read --topic regua.tenants.v1
 acl ruler --operation Write --topic regua.agreements.v1.dlq
 acl ruler --operation Write --topic regua.cases.v1
@@ -152,4 +179,6 @@ acl ruler --operation Write --topic regua.contact-commands.whatsapp.v1
 acl ruler --operation Write --topic regua.contacts.v1.dlq
 acl ruler --operation Write --topic regua.invoices.v1.dlq
 acl ruler --operation Write --topic regua.offer-commands.v1
+acl ruler --operation Write --topic regua.privacy.v1
+acl ruler --operation Write --topic regua.privacy.v1.dlq
 acl ruler --operation Write --topic regua.tenants.v1.dlq

@@ -7,15 +7,19 @@ import uuid
 from datetime import UTC, datetime
 
 import asyncpg
+from aiokafka import ConsumerRecord
 
 from regua_contracts.privacy import (
     AGENCY,
+    AnyPrivacyEvent,
     ContactDataCorrected,
     DebtorRef,
+    PersonDataExported,
     PersonDataRequested,
     PersonErasureRequested,
 )
 from regua_platform import pii, privacy
+from regua_platform.kafka import Delivery
 from regua_platform.pii import Keyring
 from regua_platform.privacy import PersonalData, PersonalTable
 
@@ -83,3 +87,19 @@ async def test_export_correction_and_erasure_of_one_debtor(pool: asyncpg.Pool) -
         assert await conn.fetchval("SELECT count(*) FROM holds") == 1
         assert set(await pii.data_keys(conn, KEYRING, [privacy.debtor_subject(d) for d in (ANA, BRUNO)])) == {
             privacy.debtor_subject(BRUNO)}
+
+
+def test_only_ingestion_asks_and_each_service_answers_only_for_itself() -> None:
+    def delivery(event: AnyPrivacyEvent, producer: str) -> Delivery[AnyPrivacyEvent]:
+        record: ConsumerRecord[bytes, bytes] = ConsumerRecord("regua.privacy.v1", 0, 0, 0, 0, None, b"", None, 0, 0, [])
+        return Delivery(event, record, {"x-regua-producer": producer})
+
+    now, person = datetime.now(UTC), uuid.uuid4()
+    ask = PersonDataRequested(occurred_at=now, tenant_id="*", request_id=uuid.uuid4(), person_id=person, debtors=[])
+    part = PersonDataExported(occurred_at=now, tenant_id="*", request_id=uuid.uuid4(), person_id=person,
+                              service="ruler", data={})
+    assert privacy.misattributed(delivery(ask, "ingestion")) is None
+    assert privacy.misattributed(delivery(ask, "dispatch-sms")) == (
+        "person-data.requested.v1 may come only from ingestion, not dispatch-sms")  # a forged erasure or export
+    assert privacy.misattributed(delivery(part, "ruler")) is None
+    assert privacy.misattributed(delivery(part, "negotiation")) == "an export part of ruler produced by negotiation"

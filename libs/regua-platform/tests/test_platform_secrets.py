@@ -5,7 +5,8 @@ from pydantic import ValidationError
 
 from regua_platform.settings import Settings
 
-STRONG = {"admin_token": "a" * 40, "link_secret": "l" * 40, "staff_token_secret": "s" * 40}
+STRONG = {"admin_token": "a" * 40, "link_secret": "l" * 40, "staff_token_secret": "s" * 40,
+          "pii_keks": "k1:" + "A" * 43 + "=", "pii_index_key": "i" * 40}
 
 
 def test_production_refuses_the_shipped_defaults_naming_each_variable_never_the_value() -> None:

@@ -49,6 +49,8 @@ def all_topics() -> list[str]:
 #: Which services may produce each internal topic (derived from each service's outbox writes). Consumers drop
 #: (dead-letter) a record signed by anyone else; the Kafka ACLs of compose and the chart are generated from it.
 #: Client commands are not here: client companies produce them, authenticated by their API key.
+_SERVICES: Final = frozenset({"ingestion", "ruler", "credit", "negotiation", "contact-history", "dispatch-email",
+                               "dispatch-sms", "dispatch-whatsapp", "dispatch-phone"})
 PRODUCERS: Final[dict[str, frozenset[str]]] = {
     TENANTS: frozenset({"ingestion"}),
     INVOICES: frozenset({"ingestion"}),
@@ -58,6 +60,8 @@ PRODUCERS: Final[dict[str, frozenset[str]]] = {
     AGREEMENTS: frozenset({"negotiation"}),
     CONTACTS: frozenset({"negotiation", "dispatch-email", "dispatch-sms", "dispatch-whatsapp", "dispatch-phone"}),
     **{contact_commands(c): frozenset({"ruler", "negotiation"}) for c in CHANNELS},
+    # Every service answers a data-subject request with its own part; only ingestion asks (regua_platform.privacy).
+    PRIVACY: _SERVICES,
 }
 #: Topics anyone holding a client company's API key may produce (checked by the consuming service).
 CLIENT_FACING: Final = frozenset({CLIENT_COMMANDS})
@@ -80,5 +84,6 @@ CONSUMERS: Final[dict[str, frozenset[str]]] = {
     OFFER_COMMANDS: frozenset({"negotiation"}),
     CONTACTS: frozenset({"ruler", "contact-history", "negotiation"}) | _DISPATCHERS,
     CLOCK: _DISPATCHERS,
+    PRIVACY: _SERVICES,
     **{contact_commands(c): frozenset({f"dispatch-{c}", "contact-history"}) for c in CHANNELS},
 }

@@ -29,6 +29,10 @@ from regua_platform.kafka import Delivery, Rejection, subscribe
 from regua_platform.outbox import OutboxMessage
 from regua_platform.pii import Keyring
 from regua_platform.service import Runtime
+from regua_platform.signing import PRODUCER_HEADER
+
+#: The one service that takes data-subject requests (its admin API) and assembles exports.
+REQUESTER = "ingestion"
 
 #: Reads rows a plain dump cannot show (encrypted columns): table name -> rows.
 Exporter = Callable[[asyncpg.Connection, Keyring, list[DebtorRef]], Awaitable[dict[str, list[dict[str, Any]]]]]
@@ -142,14 +146,26 @@ async def handle(conn: asyncpg.Connection, keyring: Keyring, held: PersonalData,
             await erase(conn, held, event.debtors)
 
 
+def misattributed(delivery: Delivery[AnyPrivacyEvent]) -> str | None:
+    """Every service may produce regua.privacy.v1 (its own export part), so the signature alone does not say
+    who may ask: a request must come from the requester, and a part from the service it names."""
+    producer, event = delivery.headers.get(PRODUCER_HEADER), delivery.event
+    if isinstance(event, PersonDataExported):
+        return None if producer == event.service else f"an export part of {event.service} produced by {producer}"
+    return None if producer == REQUESTER else f"{event.type} may come only from {REQUESTER}, not {producer}"
+
+
 def install(runtime: Runtime, held: PersonalData) -> None:
     """Subscribes the service to regua.privacy.v1."""
     keyring = keyring_of(runtime.extras, runtime.settings)
 
     async def on_privacy(deliveries: list[Delivery[AnyPrivacyEvent]]) -> list[Rejection]:
+        # Export parts are for the requester alone (which checks them); every holder checks the requests.
+        requests = [d for d in deliveries if not isinstance(d.event, PersonDataExported)]
+        refused = [Rejection(d.record, why) for d in requests if (why := misattributed(d))]
         async with runtime.pool.acquire() as conn, conn.transaction():
-            await handle(conn, keyring, held, [d.event for d in deliveries])
-        return []
+            await handle(conn, keyring, held, [d.event for d in requests if not misattributed(d)])
+        return refused
 
     subscribe(runtime.broker, runtime.settings, topic=topics.PRIVACY, group_id=f"{held.service}-privacy",
               adapter=PRIVACY_EVENT, handler=on_privacy)
