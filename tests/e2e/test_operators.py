@@ -165,3 +165,23 @@ def test_a_ruler_version_beyond_int4_is_a_field_error_not_a_500(platform: Platfo
     r = httpx.put(f"{ruler}/v1/rulers/default", content=challenger,
                   headers={"X-API-Key": key, "content-type": "application/yaml"})
     assert r.status_code == 422 and "challenger.version" in r.json()["errors"][0]["field"], r.text
+
+
+def test_who_read_a_debtors_data_is_in_the_audit_log(platform: Platform) -> None:
+    # LGPD: reads of a debtor's data through the APIs are recorded (who, what, which subject), not only changes.
+    tenant_id, key = _tenant(platform, "Leitura Auditada Ltda", "integration")
+    invoice = _disputed_invoice(platform, key)
+    debtor_id = invoice["debtor_id"]
+    with platform.api(key) as api:
+        assert api.get(f"/v1/invoices/{invoice['id']}").status_code == 200
+    history = platform.stack.url("contact-history")
+    assert httpx.get(f"{history}/v1/debtors/{debtor_id}/contacts", headers={"X-API-Key": key}).status_code == 200
+    negotiation = platform.stack.url("negotiation")
+    assert httpx.get(f"{negotiation}/v1/debtors/{debtor_id}/agreements",
+                     headers={"X-API-Key": key}).status_code == 200
+    for schema, action, subject in (("ingestion", "read:invoice", invoice["id"]),
+                                    ("contact_history", "read:contacts", debtor_id),
+                                    ("negotiation", "read:agreements", debtor_id)):
+        reads = [r for r in _audit(platform, schema, tenant_id) if r["action"] == action]
+        assert [(r["actor"], r["role"], r["subject"]) for r in reads] == [
+            (f"api-key:{tenant_id}", "integration", subject)], (schema, reads)

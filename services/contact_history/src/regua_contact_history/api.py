@@ -6,6 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request
 
 from regua_contact_history import store
+from regua_platform import audit
 from regua_platform.http import ApiError
 from regua_platform.privacy import keyring_of
 from regua_platform.service import runtime_of
@@ -29,6 +30,7 @@ async def contacts(request: Request, debtor_id: UUID, tenant: TenantDep, before:
         raise ApiError(422, "before", "not a cursor from a previous page") from exc
     items = await store.page(pool, keyring_of(runtime.extras, runtime.settings), tenant.id, debtor_id, position,
                              limit)
+    await audit.read(pool, audit.key_holder(tenant), "contacts", debtor_id)
     last = items[-1] if len(items) == limit else None
     return {"debtor_id": str(debtor_id), "contacts": [{k: v for k, v in i.items() if k != "id"} for i in items],
             "next": store.cursor(last["at"], last["id"]) if last else None}

@@ -13,6 +13,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from regua_contracts.contacts import CallOutcome
 from regua_dispatch_phone import handlers, store
 from regua_dispatch_phone.domain import InvalidOutcome
+from regua_platform import audit
 from regua_platform.http import ApiError
 from regua_platform.service import Runtime, runtime_of
 from regua_platform.staff import OperatorDep
@@ -67,4 +68,5 @@ async def get_call(request: Request, call_id: UUID, agent: OperatorDep) -> dict[
     row = await store.task(runtime.pool, agent.tenant.id, call_id)
     if row is None:
         raise ApiError(404, "call_id", "no such call")
+    await audit.read(runtime.pool, agent, "call", call_id)
     return handlers.view(row, _today(runtime), runtime.extras["clock"].now())

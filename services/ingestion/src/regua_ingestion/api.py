@@ -18,6 +18,7 @@ from regua_contracts.documents import is_valid_cnpj, normalize_document
 from regua_ingestion import handlers, store
 from regua_ingestion.domain import InvoiceNotOpen, PaymentExceedsBalance
 from regua_ingestion.tenants import create_tenant, rotate_api_key
+from regua_platform import audit
 from regua_platform.http import ApiError
 from regua_platform.pii import Keyring
 from regua_platform.privacy import keyring_of
@@ -169,6 +170,8 @@ async def list_invoices(
     """The tenant's invoices, filtered; page with ``after`` = the ``next`` value of the previous page."""
     items = await store.list_invoices(runtime_of(request).pool, keyring_of_request(request), tenant.id,
                                       external_id=external_id, status=status, after=after, limit=limit)
+    await audit.read(runtime_of(request).pool, audit.key_holder(tenant), "invoices",
+                     ",".join(i["id"] for i in items) if external_id else f"{len(items)} invoices")
     return {"invoices": items, "next": items[-1]["id"] if len(items) == limit else None}
 
 
@@ -177,6 +180,7 @@ async def get_invoice(request: Request, invoice_id: UUID, tenant: TenantDep) -> 
     view = await store.invoice_view(runtime_of(request).pool, keyring_of_request(request), tenant.id, invoice_id)
     if view is None:
         raise ApiError(404, "invoice_id", "no such invoice")
+    await audit.read(runtime_of(request).pool, audit.key_holder(tenant), "invoice", invoice_id)
     return view
 
 

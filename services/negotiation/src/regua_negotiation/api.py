@@ -58,6 +58,7 @@ async def offers(request: Request, debtor_id: UUID, tenant: TenantDep) -> dict[s
     async with runtime.pool.acquire() as conn, conn.transaction():
         await _known_debtor(conn, tenant.id, debtor_id)
         rows = await handlers.current_offers(conn, tenant.id, debtor_id, today, now)
+        await audit.read(conn, audit.key_holder(tenant), "offers", debtor_id)
         _, policy, _ = await store.current_policy(conn, tenant.id)
         debts = views.debts_view(await store.open_debts(conn, tenant.id, debtor_id), today, policy)
     return {"debtor_id": str(debtor_id), "today": today.isoformat(), "debts": debts,
@@ -109,6 +110,7 @@ async def get_agreement(request: Request, agreement_id: UUID, tenant: TenantDep)
     row = await store.agreement(pool, tenant.id, agreement_id)
     if row is None:
         raise ApiError(404, "agreement_id", "no such agreement")
+    await audit.read(pool, audit.key_holder(tenant), "agreement", agreement_id)
     return await views.agreement_view(pool, row)
 
 
@@ -116,6 +118,7 @@ async def get_agreement(request: Request, agreement_id: UUID, tenant: TenantDep)
 async def debtor_agreements(request: Request, debtor_id: UUID, tenant: TenantDep) -> dict[str, Any]:
     pool = runtime_of(request).pool
     rows = await store.agreements_of(pool, tenant.id, debtor_id)
+    await audit.read(pool, audit.key_holder(tenant), "agreements", debtor_id)
     return {"agreements": [await views.agreement_view(pool, r) for r in rows]}
 
 
