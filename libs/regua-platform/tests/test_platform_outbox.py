@@ -6,7 +6,7 @@ import asyncio
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
@@ -59,7 +59,7 @@ async def _add(pool: asyncpg.Pool, messages: list[OutboxMessage]) -> None:
 
 
 async def _pending(pool: asyncpg.Pool) -> int:
-    count: int = await pool.fetchval("SELECT count(*) FROM outbox")
+    count: int = await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
     return count
 
 
@@ -67,7 +67,7 @@ def _relay(pool: asyncpg.Pool, publish: RecordingPublish, batch: int = 100) -> O
     return OutboxRelay(pool, publish, batch=batch, poll_seconds=0.01)
 
 
-async def test_relays_in_id_order_then_deletes(pool: asyncpg.Pool) -> None:
+async def test_relays_in_id_order_then_marks_published(pool: asyncpg.Pool) -> None:
     messages = [_message(f"r{i}", topic=f"topic-{i % 2}") for i in range(5)]
     await _add(pool, messages[:2])
     await _add(pool, messages[2:])
@@ -152,3 +152,47 @@ async def test_run_relays_until_stopped(pool: asyncpg.Pool) -> None:
     async with asyncio.timeout(5):
         await task
     assert [json.loads(c.payload)["reason"] for c in publish.calls] == ["late"]
+
+
+async def test_published_events_are_kept_and_a_requeue_publishes_them_again_in_order(pool: asyncpg.Pool) -> None:
+    await _add(pool, [_message(f"r{i}") for i in range(3)])
+    first = RecordingPublish()
+    assert await _relay(pool, first).relay_once() == 3
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 3  # kept for a rebuild of the broker
+    await _add(pool, [_message("r3")])
+
+    assert await outbox.requeue(pool) == 3  # the three published ones; r3 was pending already
+
+    again = RecordingPublish()
+    assert await _relay(pool, again).relay_once() == 4
+    assert [json.loads(c.payload)["reason"] for c in again.calls] == ["r0", "r1", "r2", "r3"]
+    assert [c.payload for c in again.calls[:3]] == [c.payload for c in first.calls]  # same events, same ids
+
+
+async def test_prune_deletes_only_published_events_past_their_retention(pool: asyncpg.Pool) -> None:
+    await _add(pool, [_message(f"r{i}") for i in range(3)])
+    assert await _relay(pool, RecordingPublish()).relay_once() == 3
+    await pool.execute("UPDATE outbox SET published_at = now() - interval '8 days' "
+                       "WHERE id = (SELECT min(id) FROM outbox)")
+    await _add(pool, [_message("pending")])
+    await pool.execute("UPDATE outbox SET created_at = now() - interval '30 days'")
+
+    assert await outbox.prune(pool, timedelta(days=7)) == 1
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 3
+    assert await _pending(pool) == 1  # an unpublished event is never pruned, however old
+
+
+async def test_the_relay_waits_while_its_gate_is_closed(pool: asyncpg.Pool) -> None:
+    await _add(pool, [_message("r0")])
+    gate = asyncio.Event()
+    publish = RecordingPublish()
+    relay = OutboxRelay(pool, publish, batch=10, poll_seconds=0.01, gate=gate)
+    task = asyncio.create_task(relay.run())
+    await asyncio.sleep(0.3)
+    assert publish.calls == []  # the broker is not known to hold its state: nothing goes out
+    gate.set()
+    async with asyncio.timeout(10):
+        await publish.called.wait()
+    relay.stop()
+    await task
+    assert [json.loads(c.payload)["reason"] for c in publish.calls] == ["r0"]

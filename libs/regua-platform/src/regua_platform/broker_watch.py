@@ -1,0 +1,92 @@
+"""The service's view of the broker: reachable, its topics there, and whether the broker lost its state.
+
+Each service keeps a marker topic of its own (``regua.epoch.<service>``) that nothing produces to, so no
+producer's auto-creation brings it back. Found missing, the broker is new or lost everything (an in-memory
+broker restarted): the service recreates its topics and re-queues the events its outbox still retains, so
+consumers get back whatever they had not read yet (they dedupe by event_id). Until then readiness is false and
+the outbox relay waits, so nothing is published ahead of the older events it re-queues.
+"""
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+import asyncpg
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from prometheus_client import Counter
+
+from regua_platform.outbox import requeue
+from regua_platform.settings import Settings
+from regua_platform.supervise import OUTAGE, Throttled
+
+log = logging.getLogger(__name__)
+REBUILDS = Counter("regua_broker_rebuilds_total", "Times this service found the broker without its state")
+
+
+def marker_topic(service_name: str) -> str:
+    return f"regua.epoch.{service_name}"
+
+
+class BrokerWatch:
+    def __init__(self, settings: Settings, topics: Sequence[str], pool: asyncpg.Pool) -> None:
+        self._settings, self._pool = settings, pool
+        self._topics = [*topics, marker_topic(settings.service_name)]
+        self.verified = asyncio.Event()  # the broker holds this service's topics: ready, the relay may publish
+        self.problem = "not checked yet"
+        self._throttled = Throttled("broker check", every=30.0)
+
+    def lost(self, problem: str) -> None:
+        """Called by whoever saw the broker fail (a check, the relay): hold publishing until the next check."""
+        self.verified.clear()
+        self.problem = problem
+
+    async def check(self) -> int:
+        """One look at the broker; recreates what is missing. Returns how many events it re-queued."""
+        admin = AIOKafkaAdminClient(bootstrap_servers=self._settings.kafka_bootstrap_servers,
+                                    request_timeout_ms=5000)
+        try:
+            await admin.start()
+            existing = set(await admin.list_topics())
+            missing = [t for t in self._topics if t not in existing]
+            marker = marker_topic(self._settings.service_name)
+            requeued = 0
+            if missing:
+                await _create(admin, [t for t in missing if t != marker], self._settings.kafka_partitions)
+            if marker in missing:
+                # The marker goes last: a re-queue cut short by an outage is done again at the next check.
+                self.lost("the broker lost its state")
+                REBUILDS.inc()
+                requeued = await requeue(self._pool)
+                await _create(admin, [marker], 1)
+                log.warning("the broker had no state of this service: topics created, outbox re-queued",
+                            extra={"topics": len(missing), "requeued": requeued})
+        except (KafkaError, OSError, TimeoutError) as exc:
+            self.lost(f"broker: {type(exc).__name__}")
+            raise
+        finally:
+            try:
+                await admin.close()
+            except (KafkaError, OSError):
+                pass
+        self.problem = ""
+        self.verified.set()
+        return requeued
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.check()
+                self._throttled.recovered()
+            except OUTAGE as exc:
+                self._throttled.failed(exc)
+            await asyncio.sleep(self._settings.kafka_watch_seconds)
+
+
+async def _create(admin: AIOKafkaAdminClient, topics: list[str], partitions: int) -> None:
+    if not topics:
+        return
+    try:
+        await admin.create_topics([NewTopic(t, partitions, 1) for t in topics])
+    except TopicAlreadyExistsError:
+        pass  # another replica or service created some of them first
