@@ -26,6 +26,7 @@ from regua_platform.broker_watch import BrokerWatch
 from regua_platform.db import RETRYABLE, create_pool
 from regua_platform.http import install_error_handlers
 from regua_platform.kafka import OutboxPublisher, create_broker, parking_lot
+from regua_platform.log_throttle import throttle_noisy_clients
 from regua_platform.logging import configure_logging
 from regua_platform.migrations import migrate
 from regua_platform.outbox import OutboxRelay, prune_loop
@@ -79,6 +80,7 @@ def _crash_on_failure(task: asyncio.Task[None]) -> None:
 
 def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     configure_logging(spec.name, settings.log_level)
+    throttle_noisy_clients()
     configure_tracing(spec.name, settings.otel_exporter_otlp_endpoint)
     AsyncPGInstrumentor().instrument()  # type: ignore[no-untyped-call]
 
