@@ -59,7 +59,7 @@ async def _add(pool: asyncpg.Pool, messages: list[OutboxMessage]) -> None:
 
 
 async def _pending(pool: asyncpg.Pool) -> int:
-    count: int = await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+    count: int = await pool.fetchval("SELECT count(*) FROM outbox")
     return count
 
 
@@ -67,7 +67,7 @@ def _relay(pool: asyncpg.Pool, publish: RecordingPublish, batch: int = 100) -> O
     return OutboxRelay(pool, publish, batch=batch, poll_seconds=0.01)
 
 
-async def test_relays_in_id_order_then_marks_published(pool: asyncpg.Pool) -> None:
+async def test_relays_in_id_order_then_moves_them_to_the_published(pool: asyncpg.Pool) -> None:
     messages = [_message(f"r{i}", topic=f"topic-{i % 2}") for i in range(5)]
     await _add(pool, messages[:2])
     await _add(pool, messages[2:])
@@ -158,10 +158,10 @@ async def test_published_events_are_kept_and_a_requeue_publishes_them_again_in_o
     await _add(pool, [_message(f"r{i}") for i in range(3)])
     first = RecordingPublish()
     assert await _relay(pool, first).relay_once() == 3
-    assert await pool.fetchval("SELECT count(*) FROM outbox") == 3  # kept for a rebuild of the broker
+    assert await pool.fetchval("SELECT count(*) FROM outbox_published") == 3  # kept for a rebuild of the broker
     await _add(pool, [_message("r3")])
 
-    assert await outbox.requeue(pool) == 3  # the three published ones; r3 was pending already
+    assert await outbox.requeue(pool) == 3  # the three published ones, back ahead of r3 (pending already)
 
     again = RecordingPublish()
     assert await _relay(pool, again).relay_once() == 4
@@ -172,13 +172,13 @@ async def test_published_events_are_kept_and_a_requeue_publishes_them_again_in_o
 async def test_prune_deletes_only_published_events_past_their_retention(pool: asyncpg.Pool) -> None:
     await _add(pool, [_message(f"r{i}") for i in range(3)])
     assert await _relay(pool, RecordingPublish()).relay_once() == 3
-    await pool.execute("UPDATE outbox SET published_at = now() - interval '8 days' "
-                       "WHERE id = (SELECT min(id) FROM outbox)")
+    await pool.execute("UPDATE outbox_published SET published_at = now() - interval '8 days' "
+                       "WHERE id = (SELECT min(id) FROM outbox_published)")
     await _add(pool, [_message("pending")])
     await pool.execute("UPDATE outbox SET created_at = now() - interval '30 days'")
 
     assert await outbox.prune(pool, timedelta(days=7)) == 1
-    assert await pool.fetchval("SELECT count(*) FROM outbox") == 3
+    assert await pool.fetchval("SELECT count(*) FROM outbox_published") == 2
     assert await _pending(pool) == 1  # an unpublished event is never pruned, however old
 
 

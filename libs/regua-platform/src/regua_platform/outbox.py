@@ -1,10 +1,12 @@
 """Transactional outbox: an event is stored in the same transaction as the state change that caused it;
-the relay publishes stored events to Kafka and marks them published only once the broker acknowledged them.
+the relay publishes stored events to Kafka and moves them to ``outbox_published`` only once the broker
+acknowledged them.
 
 Published events are kept for ``outbox_retention_hours`` (then pruned): PostgreSQL is the system of record,
-and when the broker loses its state (an in-memory broker restarted) ``requeue`` makes the relay publish them
-again. Delivery is at-least-once (a crash between publish and mark, or a rebuild, republishes); consumers
-dedupe on event_id (regua_platform.inbox).
+and when the broker loses its state (an in-memory broker restarted) ``requeue`` moves them back, under their own
+ids, so the relay publishes them again in their original order, ahead of newer events. Delivery is
+at-least-once (a crash between publish and move, or a rebuild, republishes); consumers dedupe on event_id
+(regua_platform.inbox).
 """
 
 import asyncio
@@ -57,10 +59,17 @@ async def add(conn: asyncpg.Connection, messages: Sequence[OutboxMessage]) -> No
     )
 
 
+_RETAIN = ("WITH moved AS (DELETE FROM outbox WHERE id = ANY($1::bigint[]) "
+           "RETURNING id, topic, key, payload, headers, created_at) "
+           "INSERT INTO outbox_published (id, topic, key, payload, headers, created_at) SELECT * FROM moved")
+_DELETE = "DELETE FROM outbox WHERE id = ANY($1::bigint[])"
+
+
 class OutboxRelay:
     def __init__(self, pool: asyncpg.Pool, publish: Publish, *, batch: int, poll_seconds: float,
-                 gate: asyncio.Event | None = None) -> None:
+                 gate: asyncio.Event | None = None, retain: bool = True) -> None:
         self._pool = pool
+        self._retain = retain  # keep published events for a rebuild (off: a durable broker, no rebuild)
         self._gate = gate  # set while the broker is known to hold its state (broker_watch)
         self._publish = publish
         self._batch = batch
@@ -87,7 +96,7 @@ class OutboxRelay:
         async with self._pool.acquire() as conn, conn.transaction():
             # SKIP LOCKED lets several replicas relay without publishing the same row concurrently.
             rows = await conn.fetch(
-                "SELECT id, topic, key, payload, headers FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1 "
+                "SELECT id, topic, key, payload, headers FROM outbox ORDER BY id LIMIT $1 "
                 "FOR UPDATE SKIP LOCKED",
                 self._batch,
             )
@@ -96,18 +105,20 @@ class OutboxRelay:
                 return 0
             # The stored headers carry the trace context of the transaction that wrote each event.
             await self._publish([(r["topic"], r["key"], r["payload"], json.loads(r["headers"])) for r in rows])
-            await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
-                               [r["id"] for r in rows])
+            await conn.execute(_RETAIN if self._retain else _DELETE, [r["id"] for r in rows])
         for r in rows:
             PUBLISHED.labels(r["topic"]).inc()
         return len(rows)
 
 
 async def requeue(conn: asyncpg.Connection | asyncpg.Pool, since: datetime | None = None) -> int:
-    """Marks the retained published events (those published at or after ``since``; all when None) pending
-    again, so the relay re-publishes them in their original order. Returns how many."""
+    """Moves the retained published events (those published at or after ``since``; all when None) back into
+    the outbox under their own ids, so the relay re-publishes them first, in their original order. Returns how
+    many."""
     result: str = await conn.execute(
-        "UPDATE outbox SET published_at = NULL WHERE published_at IS NOT NULL AND published_at >= $1",
+        "WITH back AS (DELETE FROM outbox_published WHERE published_at >= $1 "
+        "RETURNING id, topic, key, payload, headers, created_at) "
+        "INSERT INTO outbox (id, topic, key, payload, headers, created_at) SELECT * FROM back",
         since or datetime.min.replace(tzinfo=UTC))
     return int(result.split()[-1])
 
@@ -117,8 +128,8 @@ async def prune(conn: asyncpg.Connection | asyncpg.Pool, retention: timedelta, b
     total = 0
     while True:
         result: str = await conn.execute(
-            "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE published_at < now() - $1::interval LIMIT $2)",
-            retention, batch)
+            "DELETE FROM outbox_published WHERE ctid = ANY(ARRAY(SELECT ctid FROM outbox_published "
+            "WHERE published_at < now() - $1::interval LIMIT $2))", retention, batch)
         deleted = int(result.split()[-1])
         total += deleted
         if deleted < batch:
@@ -127,6 +138,8 @@ async def prune(conn: asyncpg.Connection | asyncpg.Pool, retention: timedelta, b
 
 async def prune_loop(pool: asyncpg.Pool, settings: Settings) -> None:
     retention = timedelta(hours=settings.outbox_retention_hours)
+    if not settings.outbox_retention_hours:
+        return  # nothing is retained
     while True:
         pruned = await prune(pool, retention)
         if pruned:

@@ -99,7 +99,8 @@ def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
         outbox_publisher = OutboxPublisher(settings)
         await outbox_publisher.start()
         relay = OutboxRelay(pool, outbox_publisher.publish, batch=settings.outbox_batch,
-                            poll_seconds=settings.outbox_poll_seconds, gate=watch.verified)
+                            poll_seconds=settings.outbox_poll_seconds, gate=watch.verified,
+                            retain=settings.outbox_retention_hours > 0)
         lot = parking_lot(broker)
         lot.pool = pool
 

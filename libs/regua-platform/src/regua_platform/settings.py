@@ -100,6 +100,8 @@ class Settings(BaseSettings):
 
     # --- Survival: database and broker outages, rebuilding the broker's state (regua_platform.broker_watch) ---
     kafka_watch_seconds: float = 1.0  # how often a service checks the broker holds its topics (readiness)
-    outbox_retention_hours: float = 168.0  # published events kept this long, to rebuild a broker that lost them
+    #: Published events kept this long, to rebuild a broker that lost them; 0: deleted once published (a
+    #: durable broker), and no rebuild.
+    outbox_retention_hours: float = 168.0
     outbox_prune_seconds: float = 300.0  # how often published events past their retention are deleted
     email_unconfirmed_after_seconds: float = 120.0  # a 'sending' e-mail nobody confirmed this long is resolved
