@@ -63,4 +63,5 @@ async def test_a_broker_that_lost_its_state_gets_the_topics_and_the_retained_eve
         assert await pool.fetchval("SELECT count(*) FROM outbox") == 3
         assert await watch.check() == 0  # once only
     finally:
+        await watch.close()
         broker.stop()

@@ -35,6 +35,7 @@ class BrokerWatch:
         self.verified = asyncio.Event()  # the broker holds this service's topics: ready, the relay may publish
         self.problem = "not checked yet"
         self._throttled = Throttled("broker check", every=30.0)
+        self._admin: AIOKafkaAdminClient | None = None  # kept between checks (one connection, not one a second)
 
     def lost(self, problem: str) -> None:
         """Called by whoever saw the broker fail (a check, the relay): hold publishing until the next check."""
@@ -43,10 +44,8 @@ class BrokerWatch:
 
     async def check(self) -> int:
         """One look at the broker; recreates what is missing. Returns how many events it re-queued."""
-        admin = AIOKafkaAdminClient(bootstrap_servers=self._settings.kafka_bootstrap_servers,
-                                    request_timeout_ms=5000)
         try:
-            await admin.start()
+            admin = await self._admin_client()
             existing = set(await admin.list_topics())
             missing = [t for t in self._topics if t not in existing]
             marker = marker_topic(self._settings.service_name)
@@ -63,15 +62,27 @@ class BrokerWatch:
                             extra={"topics": len(missing), "requeued": requeued})
         except (KafkaError, OSError, TimeoutError) as exc:
             self.lost(f"broker: {type(exc).__name__}")
+            await self.close()  # a new client (and connection) at the next check
             raise
-        finally:
+        self.problem = ""
+        self.verified.set()
+        return requeued
+
+    async def _admin_client(self) -> AIOKafkaAdminClient:
+        if self._admin is None:
+            admin = AIOKafkaAdminClient(bootstrap_servers=self._settings.kafka_bootstrap_servers,
+                                        request_timeout_ms=5000)
+            await admin.start()
+            self._admin = admin
+        return self._admin
+
+    async def close(self) -> None:
+        admin, self._admin = self._admin, None
+        if admin is not None:
             try:
                 await admin.close()
             except (KafkaError, OSError):
                 pass
-        self.problem = ""
-        self.verified.set()
-        return requeued
 
     async def run(self) -> None:
         while True:

@@ -135,6 +135,7 @@ def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await outbox_publisher.stop()
+            await watch.close()
             await broker.stop()
             for close in runtime.closers:
                 await close()
