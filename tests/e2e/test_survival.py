@@ -53,7 +53,7 @@ def survival() -> Iterator[Platform]:
 
 def _ready(stack: LocalStack, name: str) -> int:
     try:
-        return httpx.get(f"{stack.url(name)}/readyz", timeout=5).status_code
+        return httpx.get(f"{stack.url(name)}/readyz", timeout=15).status_code
     except httpx.HTTPError:
         return 0
 
