@@ -1,9 +1,11 @@
 """The broker watch against a real Tansu broker that the test kills and replaces with an empty one on the same
 port, and a real PostgreSQL outbox (integration)."""
 
+import json
 import signal
 import tempfile
 import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from aiokafka.errors import KafkaError
 from regua_contracts.invoices import InvoiceCancelled
 from regua_localstack.infra import start_broker
 from regua_platform import outbox
-from regua_platform.broker_watch import BrokerWatch, marker_topic
+from regua_platform.broker_watch import BrokerStateLost, BrokerWatch, marker_topic
 from regua_platform.outbox import OutboxMessage, OutboxRelay
 from regua_platform.settings import Settings
 
@@ -65,3 +67,50 @@ async def test_a_broker_that_lost_its_state_gets_the_topics_and_the_retained_eve
     finally:
         await watch.close()
         broker.stop()
+
+
+@dataclass
+class Recording:
+    published: list[str] = field(default_factory=list)
+
+    async def __call__(self, records: list[tuple[str, bytes | None, bytes, dict[str, str]]]) -> None:
+        self.published += [json.loads(value)["reason"] for _, _, value, _ in records]
+
+
+async def test_the_relay_publishes_nothing_new_to_a_broker_that_came_back_empty_before_the_requeue(
+        pool: asyncpg.Pool) -> None:
+    """An invoice registered, then paid: a broker that lost the registration between two checks must not get
+    the payment first."""
+    logs = Path(tempfile.mkdtemp(prefix="regua-watch-test-"))
+    broker, bootstrap = start_broker(logs)
+    port = int(bootstrap.rsplit(":", 1)[1])
+    settings = Settings(service_name=f"svc-{uuid.uuid4().hex[:6]}", kafka_bootstrap_servers=bootstrap)
+    watch = BrokerWatch(settings, ["regua.watch-test.v1"], pool)
+    sent = Recording()
+    relay = OutboxRelay(pool, sent, batch=10, poll_seconds=0.01, confirm=watch.confirm)
+    try:
+        await watch.check()
+        await _add(pool, "registered")
+        assert await relay.relay_once() == 1
+        broker.kill(signal.SIGKILL)
+        broker, _ = start_broker(logs, port)  # empty, and no check ran in between
+        await _add(pool, "paid")
+
+        with pytest.raises(BrokerStateLost):
+            await relay.relay_once()
+        assert sent.published == ["registered"]  # the payment did not go out ahead
+        assert not watch.verified.is_set()
+
+        assert await watch.check() == 1
+        assert await relay.relay_once() == 2
+        assert sent.published == ["registered", "registered", "paid"]  # in their order
+    finally:
+        await watch.close()
+        broker.stop()
+
+
+async def _add(pool: asyncpg.Pool, reason: str) -> None:
+    event = InvoiceCancelled(occurred_at=datetime(2027, 3, 1, tzinfo=UTC), tenant_id="acme",
+                             invoice_id=uuid.uuid4(), debtor_id=uuid.uuid4(), reason=reason)
+    async with pool.acquire() as conn, conn.transaction():
+        await outbox.add(conn, [OutboxMessage("regua.watch-test.v1", "k", event)])

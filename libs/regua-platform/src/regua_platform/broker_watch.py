@@ -4,7 +4,9 @@ Each service keeps a marker topic of its own (``regua.epoch.<service>``) that no
 producer's auto-creation brings it back. Found missing, the broker is new or lost everything (an in-memory
 broker restarted): the service recreates its topics and re-queues the events its outbox still retains, so
 consumers get back whatever they had not read yet (they dedupe by event_id). Until then readiness is false and
-the outbox relay waits, so nothing is published ahead of the older events it re-queues.
+the outbox relay waits, so nothing is published ahead of the older events it re-queues; the relay also
+confirms the marker before each publish (``confirm``), so a broker that came back empty between two checks
+gets nothing new before the re-queue.
 """
 
 import asyncio
@@ -22,6 +24,10 @@ from regua_platform.supervise import OUTAGE, Throttled
 
 log = logging.getLogger(__name__)
 REBUILDS = Counter("regua_broker_rebuilds_total", "Times this service found the broker without its state")
+
+
+class BrokerStateLost(KafkaError):  # type: ignore[misc]
+    """The broker no longer holds this service's marker topic: publish nothing until the outbox is re-queued."""
 
 
 def marker_topic(service_name: str) -> str:
@@ -83,6 +89,19 @@ class BrokerWatch:
                 await admin.close()
             except (KafkaError, OSError):
                 pass
+
+    async def confirm(self) -> None:
+        """Called by the relay before each publish: one metadata request. A broker that came back empty since
+        the last check is caught here, before a newer event goes out ahead of the older ones it lost."""
+        try:
+            topics = set(await (await self._admin_client()).list_topics())
+        except (KafkaError, OSError, TimeoutError) as exc:
+            self.lost(f"broker: {type(exc).__name__}")
+            await self.close()
+            raise
+        if marker_topic(self._settings.service_name) not in topics:
+            self.lost("the broker lost its state")
+            raise BrokerStateLost("the broker lost its state; the outbox is re-queued at the next check")
 
     async def run(self) -> None:
         while True:

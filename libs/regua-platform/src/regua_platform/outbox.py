@@ -67,8 +67,10 @@ _DELETE = "DELETE FROM outbox WHERE id = ANY($1::bigint[])"
 
 class OutboxRelay:
     def __init__(self, pool: asyncpg.Pool, publish: Publish, *, batch: int, poll_seconds: float,
-                 gate: asyncio.Event | None = None, retain: bool = True) -> None:
+                 gate: asyncio.Event | None = None, retain: bool = True,
+                 confirm: Callable[[], Awaitable[None]] | None = None) -> None:
         self._pool = pool
+        self._confirm = confirm  # raises when the broker lost its state (broker_watch), before each publish
         self._retain = retain  # keep published events for a rebuild (off: a durable broker, no rebuild)
         self._gate = gate  # set while the broker is known to hold its state (broker_watch)
         self._publish = publish
@@ -103,6 +105,8 @@ class OutboxRelay:
             PENDING.set(len(rows))
             if not rows:
                 return 0
+            if self._confirm is not None:
+                await self._confirm()
             # The stored headers carry the trace context of the transaction that wrote each event.
             await self._publish([(r["topic"], r["key"], r["payload"], json.loads(r["headers"])) for r in rows])
             await conn.execute(_RETAIN if self._retain else _DELETE, [r["id"] for r in rows])

@@ -100,7 +100,7 @@ def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
         await outbox_publisher.start()
         relay = OutboxRelay(pool, outbox_publisher.publish, batch=settings.outbox_batch,
                             poll_seconds=settings.outbox_poll_seconds, gate=watch.verified,
-                            retain=settings.outbox_retention_hours > 0)
+                            retain=settings.outbox_retention_hours > 0, confirm=watch.confirm)
         lot = parking_lot(broker)
         lot.pool = pool
 
