@@ -14,6 +14,7 @@ import pytest
 from regua_contracts.invoices import InvoiceCancelled
 from regua_platform import outbox
 from regua_platform.outbox import OutboxMessage, OutboxRelay
+from regua_platform.rebuild import rebuild
 
 
 class BrokerDown(Exception):
@@ -196,3 +197,18 @@ async def test_the_relay_waits_while_its_gate_is_closed(pool: asyncpg.Pool) -> N
     relay.stop()
     await task
     assert [json.loads(c.payload)["reason"] for c in publish.calls] == ["r0"]
+
+
+async def test_the_rebuild_command_requeues_a_schema_from_a_point_in_time(
+        pool: asyncpg.Pool, database_dsn: str, schema_name: str) -> None:
+    await _add(pool, [_message(f"r{i}") for i in range(3)])
+    assert await _relay(pool, RecordingPublish()).relay_once() == 3
+    await pool.execute("UPDATE outbox_published SET published_at = now() - interval '2 days' "
+                       "WHERE id = (SELECT min(id) FROM outbox_published)")
+
+    counts = await rebuild(database_dsn, [schema_name], since=datetime.now(UTC) - timedelta(days=1))
+
+    assert counts == {schema_name: 2}
+    again = RecordingPublish()
+    assert await _relay(pool, again).relay_once() == 2
+    assert [json.loads(c.payload)["reason"] for c in again.calls] == ["r1", "r2"]
