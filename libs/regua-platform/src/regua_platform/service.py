@@ -111,14 +111,14 @@ def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
                 watch.lost(f"outbox relay: {type(exc).__name__}")  # publish nothing until the broker is checked
                 raise
 
-        loops: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
-            "outbox-relay": relay_loop,
-            "outbox-prune": lambda: prune_loop(pool, settings),
-            "broker-watch": watch.run,
-            "parking-lot": lambda: lot.run(settings.consumer_park_poll_seconds, settings.consumer_park_attempts),
-        }
-        loops.update({job.__name__: functools.partial(job, runtime) for job in spec.background})
-        tasks = [asyncio.create_task(supervise(name, loop), name=name) for name, loop in loops.items()]
+        loops: list[tuple[str, Callable[[], Coroutine[Any, Any, None]]]] = [
+            ("outbox-relay", relay_loop),
+            ("outbox-prune", lambda: prune_loop(pool, settings)),
+            ("broker-watch", watch.run),
+            ("parking-lot", lambda: lot.run(settings.consumer_park_poll_seconds, settings.consumer_park_attempts)),
+        ]
+        loops += [(job.__name__, functools.partial(job, runtime)) for job in spec.background]
+        tasks = [asyncio.create_task(supervise(name, loop), name=name) for name, loop in loops]
         for task in tasks:
             task.add_done_callback(_crash_on_failure)
         # Start-up objects live for the whole process: keep them out of every collection, and collect the
