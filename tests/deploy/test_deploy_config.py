@@ -27,6 +27,9 @@ DASHBOARD = DEPLOY / "grafana" / "dashboards" / "regua.json"
 
 # The Régua metrics the dashboard and the alerts may query, as exported (counters with _total).
 REGUA_METRICS = {
+    "regua_loop_restarts_total",  # survival: loops run again after an outage, broker rebuilds, stuck e-mails
+    "regua_broker_rebuilds_total",
+    "regua_email_unconfirmed_resolved_total",
     "regua_outbox_published_total",
     "regua_outbox_pending",
     "regua_dead_lettered_total",
@@ -110,7 +113,8 @@ def regua_metrics_in_code() -> set[str]:
                    "regua_dispatch_email.handlers", "regua_dispatch.pipeline", "regua_dispatch.provider",
                    "regua_dispatch.inbound", "regua_dispatch_phone.handlers", "regua_contact_history.subscribers",
                    "regua_credit.handlers", "regua_credit.interceptors", "regua_negotiation.handlers",
-                   "regua_credit_client.client"):
+                   "regua_credit_client.client", "regua_platform.supervise", "regua_platform.broker_watch",
+                   "regua_dispatch_email.unconfirmed"):
         importlib.import_module(module)
     return exported_names(REGISTRY, "regua_")
 

@@ -186,3 +186,23 @@ async def test_bad_and_oversized_records_are_dead_lettered_and_replayed_after_a_
     assert await _until(lambda: 4 in running["handled"])
     # A replay is remembered per group: running it again sends nothing twice.
     assert (await replay(bootstrap, dead_letter(topic), group=f"replay-{topic}", idle_seconds=1.0)).replayed == 0
+
+
+
+async def test_a_record_to_park_while_the_database_is_away_waits_for_it_and_is_not_lost(
+        bootstrap: str, pool: asyncpg.Pool, database_dsn: str, running: dict[str, Any]) -> None:
+    topic = running["topic"]
+    lot = running["lot"]
+    away = await asyncpg.create_pool(database_dsn, min_size=0, max_size=1)
+    await away.close()  # what the lot holds while the database is away: every call fails (InterfaceError)
+    lot.pool = away
+    try:
+        await _produce(bootstrap, topic, [json.dumps({"n": 8, "text": "wait"}).encode()])
+        await asyncio.sleep(3)  # parking fails meanwhile: the batch must not be committed past the record
+    finally:
+        lot.pool = pool
+    await _produce(bootstrap, topic, [json.dumps({"n": 9}).encode()])
+    assert await _until(lambda: 9 in running["handled"])
+    assert await _until(lambda: pool.fetchval("SELECT count(*) FROM parked_records"))
+    parked = await pool.fetch("SELECT record_value FROM parked_records")
+    assert [json.loads(r["record_value"]) for r in parked] == [{"n": 8, "text": "wait"}]

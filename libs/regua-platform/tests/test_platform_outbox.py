@@ -6,7 +6,7 @@ import asyncio
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
@@ -14,6 +14,7 @@ import pytest
 from regua_contracts.invoices import InvoiceCancelled
 from regua_platform import outbox
 from regua_platform.outbox import OutboxMessage, OutboxRelay
+from regua_platform.rebuild import rebuild
 
 
 class BrokerDown(Exception):
@@ -67,7 +68,7 @@ def _relay(pool: asyncpg.Pool, publish: RecordingPublish, batch: int = 100) -> O
     return OutboxRelay(pool, publish, batch=batch, poll_seconds=0.01)
 
 
-async def test_relays_in_id_order_then_deletes(pool: asyncpg.Pool) -> None:
+async def test_relays_in_id_order_then_moves_them_to_the_published(pool: asyncpg.Pool) -> None:
     messages = [_message(f"r{i}", topic=f"topic-{i % 2}") for i in range(5)]
     await _add(pool, messages[:2])
     await _add(pool, messages[2:])
@@ -152,3 +153,62 @@ async def test_run_relays_until_stopped(pool: asyncpg.Pool) -> None:
     async with asyncio.timeout(5):
         await task
     assert [json.loads(c.payload)["reason"] for c in publish.calls] == ["late"]
+
+
+async def test_published_events_are_kept_and_a_requeue_publishes_them_again_in_order(pool: asyncpg.Pool) -> None:
+    await _add(pool, [_message(f"r{i}") for i in range(3)])
+    first = RecordingPublish()
+    assert await _relay(pool, first).relay_once() == 3
+    assert await pool.fetchval("SELECT count(*) FROM outbox_published") == 3  # kept for a rebuild of the broker
+    await _add(pool, [_message("r3")])
+
+    assert await outbox.requeue(pool) == 3  # the three published ones, back ahead of r3 (pending already)
+
+    again = RecordingPublish()
+    assert await _relay(pool, again).relay_once() == 4
+    assert [json.loads(c.payload)["reason"] for c in again.calls] == ["r0", "r1", "r2", "r3"]
+    assert [c.payload for c in again.calls[:3]] == [c.payload for c in first.calls]  # same events, same ids
+
+
+async def test_prune_deletes_only_published_events_past_their_retention(pool: asyncpg.Pool) -> None:
+    await _add(pool, [_message(f"r{i}") for i in range(3)])
+    assert await _relay(pool, RecordingPublish()).relay_once() == 3
+    await pool.execute("UPDATE outbox_published SET published_at = now() - interval '8 days' "
+                       "WHERE id = (SELECT min(id) FROM outbox_published)")
+    await _add(pool, [_message("pending")])
+    await pool.execute("UPDATE outbox SET created_at = now() - interval '30 days'")
+
+    assert await outbox.prune(pool, timedelta(days=7)) == 1
+    assert await pool.fetchval("SELECT count(*) FROM outbox_published") == 2
+    assert await _pending(pool) == 1  # an unpublished event is never pruned, however old
+
+
+async def test_the_relay_waits_while_its_gate_is_closed(pool: asyncpg.Pool) -> None:
+    await _add(pool, [_message("r0")])
+    gate = asyncio.Event()
+    publish = RecordingPublish()
+    relay = OutboxRelay(pool, publish, batch=10, poll_seconds=0.01, gate=gate)
+    task = asyncio.create_task(relay.run())
+    await asyncio.sleep(0.3)
+    assert publish.calls == []  # the broker is not known to hold its state: nothing goes out
+    gate.set()
+    async with asyncio.timeout(10):
+        await publish.called.wait()
+    relay.stop()
+    await task
+    assert [json.loads(c.payload)["reason"] for c in publish.calls] == ["r0"]
+
+
+async def test_the_rebuild_command_requeues_a_schema_from_a_point_in_time(
+        pool: asyncpg.Pool, database_dsn: str, schema_name: str) -> None:
+    await _add(pool, [_message(f"r{i}") for i in range(3)])
+    assert await _relay(pool, RecordingPublish()).relay_once() == 3
+    await pool.execute("UPDATE outbox_published SET published_at = now() - interval '2 days' "
+                       "WHERE id = (SELECT min(id) FROM outbox_published)")
+
+    counts = await rebuild(database_dsn, [schema_name], since=datetime.now(UTC) - timedelta(days=1))
+
+    assert counts == {schema_name: 2}
+    again = RecordingPublish()
+    assert await _relay(pool, again).relay_once() == 2
+    assert [json.loads(c.payload)["reason"] for c in again.calls] == ["r1", "r2"]

@@ -27,6 +27,7 @@ from regua_platform import outbox
 from regua_platform.clock import Clock
 from regua_platform.db import RETRYABLE
 from regua_platform.service import Runtime
+from regua_platform.supervise import Throttled
 
 log = logging.getLogger(__name__)
 HOLDS = Counter("regua_dispatch_holds_total", "Messages held until an allowed moment, released or withdrawn",
@@ -118,17 +119,19 @@ async def release_loop(pool: asyncpg.Pool, clock: Clock, channel: str, release: 
                        poll_seconds: float = 0.25, batch: int = 200) -> None:
     """Forever: hands the due held commands to ``release`` (the pipeline that sends them), ``batch`` at a
     time. Database failures are outlived; anything else ends the process (crash-only)."""
+    failures = Throttled(f"{channel} release of held messages")
     while True:
         try:
             async with pool.acquire() as conn, conn.transaction():
                 due = await lease_due(conn, clock.now(), batch)
+            failures.recovered()
             if due:
                 HOLDS.labels(channel, "released").inc(len(due))
                 await release(due)
                 if len(due) == batch:
                     continue
-        except RETRYABLE:
-            log.warning("releasing held messages failed; retrying", exc_info=True)
+        except RETRYABLE as exc:
+            failures.failed(exc)
         await asyncio.sleep(poll_seconds)
 
 

@@ -4,9 +4,11 @@ import asyncpg
 
 #: Database failures a background loop or a consumer outlives: the server or the network away, the server
 #: starting up or shutting down ("the database system is starting up"), or a lock conflict PostgreSQL broke by
-#: rolling one transaction back whole. No record is to blame: retry the whole unit of work.
+#: rolling one transaction back whole, or asyncpg's pool caught mid-outage (InternalClientError, seen when the
+#: server stopped under load). No record is to blame: retry the whole unit of work.
 RETRYABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.DeadlockDetectedError,
-             asyncpg.SerializationError, asyncpg.exceptions.OperatorInterventionError)
+             asyncpg.SerializationError, asyncpg.exceptions.OperatorInterventionError,
+             asyncpg.exceptions.InternalClientError)
 
 
 async def create_pool(dsn: str, schema: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:

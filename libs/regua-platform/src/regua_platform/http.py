@@ -153,4 +153,21 @@ def install_error_handlers(app: FastAPI, max_body_bytes: int = 4_000_000) -> Non
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(RequestValidationError, request_invalid)
     app.add_exception_handler(HTTPException, http_error)
+    _install_outage_handler(app)
     app.add_middleware(RequestGuard, max_body_bytes=max_body_bytes)
+
+
+def _install_outage_handler(app: FastAPI) -> None:
+    """The database or the broker away: 503 with Retry-After (nothing was done; the client tries again),
+    logged a few times per outage rather than once per request with a traceback."""
+    from regua_platform.supervise import OUTAGE, Throttled  # supervise imports the Kafka stack
+
+    throttled = Throttled("a request (the database or the broker away)")
+
+    async def outage(_: Request, exc: Exception) -> JSONResponse:
+        throttled.failed(exc)
+        return JSONResponse({"errors": [{"field": "(service)", "reason": "temporarily unavailable; try again"}]},
+                            status_code=503, headers={"Retry-After": "5"})
+
+    for kind in OUTAGE:
+        app.add_exception_handler(kind, outage)

@@ -156,9 +156,7 @@ def subscribe(
     async def consume(message: KafkaMessage) -> None:
         records: Sequence[ConsumerRecord[bytes, bytes]] = message.raw_message
         rejected, parked = await consumer.consume(records)
-        await consumer.dead_letter_all(rejected)
-        if parked:
-            await parking_lot(broker).park(consumer, parked)
+        await consumer.settle(rejected, parked)
         await message.ack()
 
     broker.subscriber(
@@ -273,6 +271,27 @@ class Consumer(Generic[E]):
             rejected += r
             parked += p
         return rejected, parked
+
+    async def settle(self, rejected: list[Rejection], parked: list[Parked]) -> None:
+        """Stores the dead letters and the parked records, waiting out an outage of the broker or the database:
+        the batch's offsets are committed after this, and an exception here would have let the next commit
+        pass over these records (FastStream's manual ack commits the consumer's position)."""
+        rejected, attempt = list(rejected), 0
+        while True:
+            try:
+                while rejected:
+                    await self.dead_letter_all(rejected[:1])
+                    rejected.pop(0)
+                if parked:
+                    await parking_lot(self.broker).park(self, parked)
+                return
+            except RETRYABLE_INFRA as exc:
+                attempt += 1
+                RETRIES.labels(self.topic, "settle").inc()
+                if attempt == 1 or attempt % 20 == 0:
+                    log.warning("storing dead letters or parked records failed; retrying",
+                                extra={"topic": self.topic, "attempt": attempt}, exc_info=exc)
+                await asyncio.sleep(min(15.0, self.settings.consumer_retry_base_seconds * 2 ** min(attempt, 8)))
 
     async def dead_letter_all(self, rejections: list[Rejection]) -> None:
         for rejection in rejections:

@@ -1,7 +1,12 @@
 """Transactional outbox: an event is stored in the same transaction as the state change that caused it;
-the relay publishes stored events to Kafka and deletes them only once the broker acknowledged them.
+the relay publishes stored events to Kafka and moves them to ``outbox_published`` only once the broker
+acknowledged them.
 
-Delivery is at-least-once (a crash between publish and delete republishes); consumers dedupe on event_id.
+Published events are kept for ``outbox_retention_hours`` (then pruned): PostgreSQL is the system of record,
+and when the broker loses its state (an in-memory broker restarted) ``requeue`` moves them back, under their own
+ids, so the relay publishes them again in their original order, ahead of newer events. Delivery is
+at-least-once (a crash between publish and move, or a rebuild, republishes); consumers dedupe on event_id
+(regua_platform.inbox).
 """
 
 import asyncio
@@ -9,11 +14,14 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 from opentelemetry import propagate
 from prometheus_client import Counter, Gauge
 from pydantic import BaseModel
+
+from regua_platform.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -51,22 +59,32 @@ async def add(conn: asyncpg.Connection, messages: Sequence[OutboxMessage]) -> No
     )
 
 
+_RETAIN = ("WITH moved AS (DELETE FROM outbox WHERE id = ANY($1::bigint[]) "
+           "RETURNING id, topic, key, payload, headers, created_at) "
+           "INSERT INTO outbox_published (id, topic, key, payload, headers, created_at) SELECT * FROM moved")
+_DELETE = "DELETE FROM outbox WHERE id = ANY($1::bigint[])"
+
+
 class OutboxRelay:
-    def __init__(self, pool: asyncpg.Pool, publish: Publish, *, batch: int, poll_seconds: float) -> None:
+    def __init__(self, pool: asyncpg.Pool, publish: Publish, *, batch: int, poll_seconds: float,
+                 gate: asyncio.Event | None = None, retain: bool = True,
+                 confirm: Callable[[], Awaitable[None]] | None = None) -> None:
         self._pool = pool
+        self._confirm = confirm  # raises when the broker lost its state (broker_watch), before each publish
+        self._retain = retain  # keep published events for a rebuild (off: a durable broker, no rebuild)
+        self._gate = gate  # set while the broker is known to hold its state (broker_watch)
         self._publish = publish
         self._batch = batch
         self._poll = poll_seconds
         self._stopping = asyncio.Event()
 
     async def run(self) -> None:
+        """Relays until stopped. A database or broker outage raises: the service's supervisor (service.py)
+        logs it, backs off and runs the relay again."""
         while not self._stopping.is_set():
-            try:
-                sent = await self.relay_once()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                log.exception("outbox relay failed; retrying")
-                sent = 0
-                await asyncio.sleep(1)
+            if self._gate is not None:
+                await self._gate.wait()
+            sent = await self.relay_once()
             if sent < self._batch:
                 try:
                     await asyncio.wait_for(self._stopping.wait(), self._poll)
@@ -87,9 +105,47 @@ class OutboxRelay:
             PENDING.set(len(rows))
             if not rows:
                 return 0
+            if self._confirm is not None:
+                await self._confirm()
             # The stored headers carry the trace context of the transaction that wrote each event.
             await self._publish([(r["topic"], r["key"], r["payload"], json.loads(r["headers"])) for r in rows])
-            await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])
+            await conn.execute(_RETAIN if self._retain else _DELETE, [r["id"] for r in rows])
         for r in rows:
             PUBLISHED.labels(r["topic"]).inc()
         return len(rows)
+
+
+async def requeue(conn: asyncpg.Connection | asyncpg.Pool, since: datetime | None = None) -> int:
+    """Moves the retained published events (those published at or after ``since``; all when None) back into
+    the outbox under their own ids, so the relay re-publishes them first, in their original order. Returns how
+    many."""
+    result: str = await conn.execute(
+        "WITH back AS (DELETE FROM outbox_published WHERE published_at >= $1 "
+        "RETURNING id, topic, key, payload, headers, created_at) "
+        "INSERT INTO outbox (id, topic, key, payload, headers, created_at) SELECT * FROM back",
+        since or datetime.min.replace(tzinfo=UTC))
+    return int(result.split()[-1])
+
+
+async def prune(conn: asyncpg.Connection | asyncpg.Pool, retention: timedelta, batch: int = 10_000) -> int:
+    """Deletes published events older than ``retention``, a batch at a time; returns how many."""
+    total = 0
+    while True:
+        result: str = await conn.execute(
+            "DELETE FROM outbox_published WHERE ctid = ANY(ARRAY(SELECT ctid FROM outbox_published "
+            "WHERE published_at < now() - $1::interval LIMIT $2))", retention, batch)
+        deleted = int(result.split()[-1])
+        total += deleted
+        if deleted < batch:
+            return total
+
+
+async def prune_loop(pool: asyncpg.Pool, settings: Settings) -> None:
+    retention = timedelta(hours=settings.outbox_retention_hours)
+    if not settings.outbox_retention_hours:
+        return  # nothing is retained
+    while True:
+        pruned = await prune(pool, retention)
+        if pruned:
+            log.info("outbox pruned", extra={"deleted": pruned})
+        await asyncio.sleep(settings.outbox_prune_seconds)

@@ -3,6 +3,7 @@ opens its pool and Kafka broker, runs its outbox relay and background loops, and
 /readyz and /metrics. Services describe themselves with a ServiceSpec and keep their own code thin."""
 
 import asyncio
+import functools
 import gc
 import logging
 import os
@@ -22,14 +23,17 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import make_asgi_app
 
 from regua_contracts.topics import PRODUCERS
-from regua_platform.db import create_pool
+from regua_platform.broker_watch import BrokerWatch
+from regua_platform.db import RETRYABLE, create_pool
 from regua_platform.http import install_error_handlers
-from regua_platform.kafka import OutboxPublisher, create_broker, ensure_topics, parking_lot
+from regua_platform.kafka import OutboxPublisher, create_broker, parking_lot
+from regua_platform.log_throttle import throttle_noisy_clients
 from regua_platform.logging import configure_logging
 from regua_platform.migrations import migrate
-from regua_platform.outbox import OutboxRelay
+from regua_platform.outbox import OutboxRelay, prune_loop
 from regua_platform.settings import Settings
 from regua_platform.signing import signer_from, verifier_from
+from regua_platform.supervise import OUTAGE, supervise
 from regua_platform.telemetry import configure_tracing, shutdown_tracing
 
 log = logging.getLogger(__name__)
@@ -43,6 +47,7 @@ class Runtime:
     pool: asyncpg.Pool
     broker: KafkaBroker
     extras: dict[str, Any] = field(default_factory=dict)
+    watch: BrokerWatch | None = None
     # Closed at shutdown, after the broker stopped (provider HTTP sessions and the like).
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
@@ -68,7 +73,8 @@ def runtime_of(request: Request) -> Runtime:
 
 
 def _crash_on_failure(task: asyncio.Task[None]) -> None:
-    # Crash-only: a background loop that dies takes the process with it, and the supervisor restarts it.
+    # Outages are ridden out inside each loop (supervise); a loop that still dies had a programming error:
+    # crash-only, it takes the process with it and the orchestrator restarts it.
     if not task.cancelled() and task.exception() is not None:
         log.critical("background task died", exc_info=task.exception())
         os.kill(os.getpid(), signal.SIGTERM)
@@ -87,6 +93,7 @@ def _require_signing_key(settings: Settings) -> None:
 def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     _require_signing_key(settings)
     configure_logging(spec.name, settings.log_level)
+    throttle_noisy_clients()
     configure_tracing(spec.name, settings.otel_exporter_otlp_endpoint)
     AsyncPGInstrumentor().instrument()  # type: ignore[no-untyped-call]
 
@@ -96,21 +103,35 @@ def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
         pool = await create_pool(settings.database_url, spec.schema,
                                  min_size=settings.db_pool_min, max_size=settings.db_pool_max)
         broker = create_broker(settings)
-        await ensure_topics(settings, spec.topics)
-        runtime = Runtime(settings, pool, broker)
+        watch = BrokerWatch(settings, spec.topics, pool)
+        await watch.check()  # creates the topics (and re-queues the outbox when the broker is new)
+        runtime = Runtime(settings, pool, broker, watch=watch)
         app.state.runtime = runtime
         await spec.wire(runtime)
         await broker.start()
         outbox_publisher = OutboxPublisher(settings)
         await outbox_publisher.start()
         relay = OutboxRelay(pool, outbox_publisher.publish, batch=settings.outbox_batch,
-                            poll_seconds=settings.outbox_poll_seconds)
+                            poll_seconds=settings.outbox_poll_seconds, gate=watch.verified,
+                            retain=settings.outbox_retention_hours > 0, confirm=watch.confirm)
         lot = parking_lot(broker)
         lot.pool = pool
-        tasks = [asyncio.create_task(relay.run(), name="outbox-relay"),
-                 asyncio.create_task(lot.run(settings.consumer_park_poll_seconds, settings.consumer_park_attempts),
-                                     name="parking-lot")]
-        tasks += [asyncio.create_task(job(runtime), name=job.__name__) for job in spec.background]
+
+        async def relay_loop() -> None:
+            try:
+                await relay.run()
+            except OUTAGE as exc:
+                watch.lost(f"outbox relay: {type(exc).__name__}")  # publish nothing until the broker is checked
+                raise
+
+        loops: list[tuple[str, Callable[[], Coroutine[Any, Any, None]]]] = [
+            ("outbox-relay", relay_loop),
+            ("outbox-prune", lambda: prune_loop(pool, settings)),
+            ("broker-watch", watch.run),
+            ("parking-lot", lambda: lot.run(settings.consumer_park_poll_seconds, settings.consumer_park_attempts)),
+        ]
+        loops += [(job.__name__, functools.partial(job, runtime)) for job in spec.background]
+        tasks = [asyncio.create_task(supervise(name, loop), name=name) for name, loop in loops]
         for task in tasks:
             task.add_done_callback(_crash_on_failure)
         # Start-up objects live for the whole process: keep them out of every collection, and collect the
@@ -127,6 +148,7 @@ def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await outbox_publisher.stop()
+            await watch.close()
             await broker.stop()
             for close in runtime.closers:
                 await close()
@@ -146,11 +168,13 @@ def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
         runtime = runtime_of(request)
         checks = {"database": "ok", "kafka": "ok"}
         try:
-            await runtime.pool.fetchval("SELECT 1")
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            await asyncio.wait_for(runtime.pool.fetchval("SELECT 1"), 2.0)
+        except (*RETRYABLE, asyncpg.PostgresError, TimeoutError) as exc:
             checks["database"] = type(exc).__name__
         if not await runtime.broker.ping(timeout=2.0):
             checks["kafka"] = "unreachable"
+        elif runtime.watch is not None and not runtime.watch.verified.is_set():
+            checks["kafka"] = runtime.watch.problem  # e.g. the broker came back without this service's topics
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ok" if ok else "unavailable", **checks}, status_code=200 if ok else 503)
 

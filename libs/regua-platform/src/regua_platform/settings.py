@@ -137,6 +137,13 @@ class Settings(BaseSettings):
     pii_index_key: str = Field(default="change-me-pii-index-key", min_length=8)
     #: How long a person's data is kept after their last debt ended (CDC art. 27 / CTN art. 173: 5 years).
     privacy_retention_days: int = 5 * 365 + 2  # five years, leap days included
+    # --- Survival: database and broker outages, rebuilding the broker's state (regua_platform.broker_watch) ---
+    kafka_watch_seconds: float = 1.0  # how often a service checks the broker holds its topics (readiness)
+    #: Published events kept this long, to rebuild a broker that lost them; 0: deleted once published (a
+    #: durable broker), and no rebuild.
+    outbox_retention_hours: float = 168.0
+    outbox_prune_seconds: float = 300.0  # how often published events past their retention are deleted
+    email_unconfirmed_after_seconds: float = 120.0  # a 'sending' e-mail nobody confirmed this long is resolved
     # --- Operators (staff tokens, X-Staff-Token) and request limits (regua_platform.staff, .ratelimit) ---
     staff_token_secret: str = "change-me-staff-token-secret"  # signs staff tokens
     staff_token_hours: float = 12.0  # default lifetime of an issued staff token

@@ -13,6 +13,7 @@ from regua_dispatch_email import api, subscribers
 from regua_dispatch_email.handlers import Dispatcher
 from regua_dispatch_email.rendering import EmailRenderer
 from regua_dispatch_email.smtp import SmtpSender
+from regua_dispatch_email.unconfirmed import resolve_unconfirmed
 from regua_platform.clock import observe, service_clock
 from regua_platform.service import Runtime, ServiceSpec
 
@@ -41,7 +42,7 @@ SPEC = ServiceSpec(
     libraries=["regua_dispatch"],
     topics=topics.all_topics(),
     wire=_wire,
-    background=[release_job("email")],
+    background=[release_job("email"), resolve_unconfirmed],
     routers=[api.router],
     title="Régua — e-mail dispatcher",
 )

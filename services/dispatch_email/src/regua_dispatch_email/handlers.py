@@ -3,7 +3,9 @@ transmit, and commit the 'sent' record (with its event, via the outbox) together
 DATA command (smtp.py says why that is safe).
 
 A redelivered command whose attempt is confirmed is ignored. One whose intent was recorded by a process
-that died before confirming is sent again: the server never accepted the first transmission. A hard
+that died before confirming is sent again: the server never accepted the first transmission. When the commit
+beside the end of DATA failed (the database went away), the server most likely accepted the message: it is
+recorded as sent-unconfirmed as soon as the database answers, never sent again (unconfirmed.py). A hard
 bounce for a bad mailbox invalidates the address, so the ruler falls back to another channel."""
 
 import logging
@@ -30,6 +32,7 @@ from regua_platform.kafka import TransientError
 log = logging.getLogger(__name__)
 SENT = Counter("regua_email_messages_total", "E-mail contact outcomes", ["step", "outcome"])
 RETRIES = Counter("regua_email_unconfirmed_retries_total", "E-mails retried after a process died before confirming")
+UNCONFIRMED_COMMIT = "unconfirmed: the end of DATA went out but its commit failed; not sent again"
 
 
 @dataclass
@@ -43,6 +46,9 @@ class Dispatcher:
     instance: uuid.UUID
     clock: Clock
     policy: ContactPolicy = field(default_factory=ContactPolicy)
+    # Steps this process is sending now, and those whose end of DATA went out but whose commit failed.
+    in_flight: set[uuid.UUID] = field(default_factory=set)
+    unconfirmed: dict[uuid.UUID, tuple[ContactRequested, str]] = field(default_factory=dict)
 
     def unsubscribe_url(self, command: ContactRequested) -> str:
         token = links.sign(links.UNSUBSCRIBE, {"t": command.tenant_id, "d": str(command.recipient.debtor_id),
@@ -52,6 +58,13 @@ class Dispatcher:
     async def dispatch(self, command: ContactRequested, released: bool = False) -> None:
         """One command from the topic, or (``released``) a held one whose moment came: every check runs just
         before the send; what may not go out now is held until the next allowed moment (holds)."""
+        owned: list[uuid.UUID] = []  # the step, once this call claimed it: in flight until the call returns
+        try:
+            await self._dispatch(command, released, owned)
+        finally:
+            self.in_flight.difference_update(owned)
+
+    async def _dispatch(self, command: ContactRequested, released: bool, owned: list[uuid.UUID]) -> None:
         observe(self.clock, command.occurred_at)
         message_id = f"<{command.step_id}@regua>"
         who = command.recipient
@@ -64,8 +77,15 @@ class Dispatcher:
                 claims = await ledger.claim(conn, [Intent(command.step_id, command.tenant_id, who.debtor_id,
                                                           "email", command.step_key, who.email)], self.instance)
                 claim = claims[command.step_id]
+                if claim is Claim.IN_FLIGHT and self._abandoned(command.step_id):
+                    claim = Claim.RETRY  # this process's own try failed before transmitting: send it now
                 if claim in (Claim.DONE, Claim.IN_FLIGHT):
                     return
+            self.in_flight.add(command.step_id)
+            owned.append(command.step_id)
+            if released or claim is not Claim.NEW:
+                await conn.execute("UPDATE dispatch_attempts SET claimed_at = now() WHERE step_id = $1",
+                                   command.step_id)
             if not who.email:
                 await self._finish(conn, command, "suppressed", "no e-mail address")
                 return
@@ -90,6 +110,11 @@ class Dispatcher:
                 await self._finish(conn, command, "failed", str(exc))
             return
         await self._send(command, message, message_id)
+
+    def _abandoned(self, step_id: uuid.UUID) -> bool:
+        """Claimed by this process, yet neither being sent nor sent-unconfirmed: a try that failed (the database
+        away) before the end of DATA went out, so the server never accepted it."""
+        return step_id not in self.in_flight and step_id not in self.unconfirmed
 
     async def release(self, commands: list[ContactRequested]) -> None:
         """Held e-mails whose moment came (holds.release_loop). One whose server stays unavailable keeps its
@@ -142,10 +167,18 @@ class Dispatcher:
                         await tx.rollback()
                     raise
             if commit_failed:
-                # The server most likely accepted the message: record it rather than send it again.
+                # The server most likely accepted the message: record it rather than send it again. Until the
+                # database answers, the resolver loop (unconfirmed.py) keeps trying to.
                 log.error("e-mail sent but its commit failed", extra={"step_id": str(command.step_id)})
-                async with self.pool.acquire() as again, again.transaction():
-                    await self._finish(again, command, "sent", "recorded after a failed commit", message_id)
+                self.unconfirmed[command.step_id] = (command, message_id)
+                await self.record_unconfirmed()
+
+    async def record_unconfirmed(self) -> None:
+        """Records the e-mails whose commit failed after the end of DATA as sent-unconfirmed."""
+        for step_id, (command, message_id) in list(self.unconfirmed.items()):
+            async with self.pool.acquire() as conn, conn.transaction():
+                await self._finish(conn, command, "sent", UNCONFIRMED_COMMIT, message_id)
+            del self.unconfirmed[step_id]
 
     async def _finish(self, conn: asyncpg.Connection, command: ContactRequested,
                       outcome: Literal["sent", "failed", "suppressed"], reason: str | None,
