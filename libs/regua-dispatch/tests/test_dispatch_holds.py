@@ -34,6 +34,8 @@ def local(y: int, m: int, d: int, h: int, minute: int = 0) -> datetime:
 class FakeAdapter:
     """A provider that records what it was asked to send."""
 
+    look_up = None
+
     def __init__(self, channel: str = "sms") -> None:
         self.channel = channel
         self.sent: list[tuple[UUID, list[UUID]]] = []

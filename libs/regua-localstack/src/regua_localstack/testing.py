@@ -5,10 +5,16 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+from aiohttp import web
 
+from regua_contracts.common import Creditor, InvoiceSummary
+from regua_contracts.contacts import ContactRequested, Recipient
+from regua_localstack.provider_sink import Channel, ProviderSink
 from regua_platform.db import create_pool
 from regua_platform.migrations import migrate
 
@@ -45,3 +51,38 @@ async def migrated_pool(dsn: str, package: str, extra: Sequence[str] = ()) -> As
         yield pool
     finally:
         await pool.close()
+
+
+@asynccontextmanager
+async def provider_double(out: Path, *, dedupe: bool = True) -> AsyncIterator[tuple[ProviderSink, str]]:
+    """The SMS gateway / WhatsApp Cloud API double in this process over real HTTP on a free port, without
+    webhooks (a test applies statuses itself): (the double, its base URL)."""
+    sink = ProviderSink(out, Channel("sms", "local-sms-token", "local-sms-webhook-secret", None, dedupe=dedupe),
+                        Channel("whatsapp", "local-whatsapp-token", "local-whatsapp-app-secret", None, dedupe=dedupe),
+                        report_every=0.2)
+    async with serve(sink.app()) as url:
+        yield sink, url
+
+
+@asynccontextmanager
+async def serve(app: web.Application) -> AsyncIterator[str]:
+    """An aiohttp application served in this process on a free port: its base URL."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+def text_command(channel: str, phone: str, at: datetime, template: str = "notice") -> ContactRequested:
+    """A contact command for one debtor with one invoice, due now."""
+    return ContactRequested(
+        occurred_at=at, tenant_id="acme", step_id=uuid.uuid4(), step_key="D+1", channel=channel, template=template,
+        tone="informative", recipient=Recipient(debtor_id=uuid.uuid4(), name="Ana Souza", phone=phone, state="SP"),
+        creditor=Creditor(name="Loja Pontual Ltda", cnpj="11222333000181", address="Rua Augusta, 500, São Paulo"),
+        invoices=[InvoiceSummary(invoice_id=uuid.uuid4(), external_id="NF-1", amount_cents=15_000,
+                                 due_date=at.date())], scheduled_for=at)

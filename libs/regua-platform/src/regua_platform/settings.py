@@ -97,3 +97,8 @@ class Settings(BaseSettings):
     phone_max_attempts: int = 3  # calls of one task (no answer) before its step is given up
     phone_retry_minutes: int = 120  # a call with no answer returns to the queue this much later
     phone_assignment_minutes: int = 30  # a fetched call without an outcome returns to the queue after this
+
+    # --- Each text contact once, with a provider that does not dedupe (libs/regua-dispatch doubt.py) ---
+    #: A send that may have gone through (crash before its confirmation, timeout) on a provider without a lookup
+    #: by our reference (WhatsApp) waits this long for a status webhook naming it; then unconfirmed, not resent.
+    provider_status_wait_seconds: float = 60.0

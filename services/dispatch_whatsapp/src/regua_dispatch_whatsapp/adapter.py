@@ -8,7 +8,12 @@
     -> 200 {"messaging_product": "whatsapp", "contacts": [...], "messages": [{"id": "wamid..."}]}
 
 Inside the 24-hour window the same body goes as ``"type": "text"``. The step id rides as the
-Idempotency-Key header and as biz_opaque_callback_data, which status webhooks echo."""
+Idempotency-Key header and as biz_opaque_callback_data, which status webhooks echo.
+
+The Cloud API does not dedupe on that header and has no lookup by our reference: a send that may have gone
+through (a crash before its confirmation, a timeout) is never repeated; the status webhooks that echo
+biz_opaque_callback_data settle it, or it is left unconfirmed after REGUA_PROVIDER_STATUS_WAIT_SECONDS
+(regua_dispatch.doubt)."""
 
 from collections.abc import Sequence
 from datetime import datetime
@@ -41,6 +46,7 @@ def check_template(template: MessageTemplate) -> None:
 
 class WhatsAppAdapter:
     channel = "whatsapp"
+    look_up = None  # no lookup by our reference: status webhooks tell
 
     def __init__(self, client: ProviderClient, registry: TemplateRegistry, path: str) -> None:
         self.client = client

@@ -1,0 +1,157 @@
+"""Each SMS once with a gateway that does NOT dedupe on Idempotency-Key (integration: real PostgreSQL, the
+provider double over real HTTP): a step whose call may have gone through is looked up by reference before
+any second send, after a crash between the call and its commit and after a timeout the gateway took."""
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import suppress
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from regua_contracts.contacts import ContactRequested
+from regua_dispatch import ledger
+from regua_dispatch.ledger import Intent
+from regua_dispatch.pipeline import Dispatcher
+from regua_dispatch.provider import ProviderClient, RetryPolicy
+from regua_dispatch.registry import TemplateRegistry, load_defaults
+from regua_dispatch_sms.adapter import SmsAdapter, check_length
+from regua_localstack.provider_sink import ProviderSink
+from regua_localstack.testing import migrated_pool, provider_double, scratch_database, text_command
+from regua_platform.clock import SimulatedClock
+from regua_platform.ratelimit import TokenBucket
+
+NOW = datetime(2027, 3, 9, 13, 0, tzinfo=UTC)  # a Tuesday, 10:00 in São Paulo
+PHONE = "+5511987650001"
+
+
+@pytest.fixture(scope="module")
+async def dsn() -> AsyncIterator[str]:
+    async with scratch_database("regua_sms_doubt_test") as found:
+        yield found
+
+
+@pytest.fixture
+async def pool(dsn: str) -> AsyncIterator[asyncpg.Pool]:
+    async with migrated_pool(dsn, "regua_dispatch_sms", ["regua_dispatch"]) as found:
+        yield found
+
+
+@pytest.fixture
+async def gateway(tmp_path: Path) -> AsyncIterator[tuple[ProviderSink, str]]:
+    async with provider_double(tmp_path / "providers.jsonl", dedupe=False) as found:
+        yield found
+
+
+def dispatcher(pool: asyncpg.Pool, url: str, clients: list[ProviderClient], timeout: float = 5) -> Dispatcher:
+    client = ProviderClient("sms", f"{url}/sms", "local-sms-token", bucket=TokenBucket(0),
+                            retry=RetryPolicy(3, 0.05), timeout_seconds=timeout, connections=8)
+    clients.append(client)
+    registry = TemplateRegistry("sms", load_defaults("regua_dispatch_sms", "sms", check_length), check_length)
+    return Dispatcher(pool, SmsAdapter(client, registry, "REGUA"), SimulatedClock(NOW), 8)
+
+
+@pytest.fixture
+async def clients() -> AsyncIterator[list[ProviderClient]]:
+    made: list[ProviderClient] = []
+    yield made
+    for c in made:
+        await c.close()
+
+
+async def started(d: Dispatcher) -> Dispatcher:
+    assert isinstance(d.adapter, SmsAdapter)
+    await d.adapter.client.start()
+    return d
+
+
+async def until(check: Callable[[], bool], seconds: float = 10) -> None:
+    for _ in range(int(seconds / 0.02)):
+        if check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("never happened")
+
+
+async def attempt(pool: asyncpg.Pool, step_id: uuid.UUID) -> tuple[str, str | None, str | None]:
+    row = await pool.fetchrow("SELECT status, provider_id, reason FROM dispatch_attempts WHERE step_id = $1", step_id)
+    return row["status"], row["provider_id"], row["reason"]
+
+
+async def attempted(pool: asyncpg.Pool) -> list[str]:
+    found = [json.loads(r["payload"]) for r in await pool.fetch("SELECT payload FROM outbox ORDER BY id")]
+    return [e["outcome"] for e in found if e["type"] == "contact.attempted.v1"]
+
+
+async def crash_after_the_call(d: Dispatcher, sink: ProviderSink, channel: str, c: ContactRequested) -> None:
+    """The provider takes the message but answers late; the process dies before its commit."""
+    phone = c.recipient.phone or ""
+    sink.channels[channel].holds[phone if channel == "sms" else phone.lstrip("+")] = 2.0
+    task = asyncio.create_task(d.dispatch([c]))
+    await until(lambda: sink.channels[channel].calls[str(c.step_id)] == 1)
+    task.cancel()
+    with suppress(asyncio.CancelledError):
+        await task
+
+
+async def test_a_step_sent_before_a_crash_is_found_by_the_lookup_and_not_sent_again(
+        pool: asyncpg.Pool, gateway: tuple[ProviderSink, str], clients: list[ProviderClient]) -> None:
+    sink, url = gateway
+    c = text_command("sms", PHONE, NOW)
+    await crash_after_the_call(await started(dispatcher(pool, url, clients)), sink, "sms", c)
+    assert (await attempt(pool, c.step_id))[0] == "sending"
+
+    assert await (await started(dispatcher(pool, url, clients))).dispatch([c]) == []  # the redelivery
+    (message,) = sink.channels["sms"].sent[str(c.step_id)]
+    assert sink.channels["sms"].calls[str(c.step_id)] == 1  # the gateway was called once for the step
+    assert sink.channels["sms"].lookups[str(c.step_id)] == 1
+    assert await attempt(pool, c.step_id) == ("sent", message["id"], None)
+    assert await attempted(pool) == ["sent"]
+
+
+async def test_a_step_that_died_before_its_call_is_sent_once_the_gateway_says_it_has_none(
+        pool: asyncpg.Pool, gateway: tuple[ProviderSink, str], clients: list[ProviderClient]) -> None:
+    sink, url = gateway
+    c = text_command("sms", PHONE, NOW)
+    async with pool.acquire() as conn:  # a process recorded the intent, then died before calling
+        await ledger.claim(conn, [Intent(c.step_id, c.tenant_id, c.recipient.debtor_id, "sms", c.step_key,
+                                         "11987650001")], uuid.uuid4())
+
+    assert await (await started(dispatcher(pool, url, clients))).dispatch([c]) == []
+    assert sink.channels["sms"].lookups[str(c.step_id)] == 1
+    assert sink.channels["sms"].calls[str(c.step_id)] == 1
+    (message,) = sink.channels["sms"].sent[str(c.step_id)]
+    assert await attempt(pool, c.step_id) == ("sent", message["id"], None)
+    assert await attempted(pool) == ["sent"]
+
+
+async def test_a_timeout_the_gateway_took_is_looked_up_not_sent_again(
+        pool: asyncpg.Pool, gateway: tuple[ProviderSink, str], clients: list[ProviderClient]) -> None:
+    sink, url = gateway
+    c = text_command("sms", PHONE, NOW)
+    sink.channels["sms"].holds[PHONE] = 1.5  # taken at once, answered after the client's timeout
+    d = await started(dispatcher(pool, url, clients, timeout=0.5))
+
+    assert await d.dispatch([c]) == []
+    assert sink.channels["sms"].calls[str(c.step_id)] == 1
+    assert sink.channels["sms"].lookups[str(c.step_id)] == 1
+    (message,) = sink.channels["sms"].sent[str(c.step_id)]
+    assert await attempt(pool, c.step_id) == ("sent", message["id"], None)
+
+
+async def test_when_the_lookup_cannot_answer_the_step_is_not_sent_but_left_to_the_next_delivery(
+        pool: asyncpg.Pool, gateway: tuple[ProviderSink, str], clients: list[ProviderClient]) -> None:
+    sink, url = gateway
+    c = text_command("sms", PHONE, NOW)
+    await crash_after_the_call(await started(dispatcher(pool, url, clients)), sink, "sms", c)
+    gone = await started(dispatcher(pool, url.replace(url.rsplit(":", 1)[1], "1"), clients))  # unreachable
+
+    unavailable = await gone.dispatch([c])
+    assert [x.step_id for x, _ in unavailable] == [c.step_id]
+    assert (await attempt(pool, c.step_id))[0] == "sending" and sink.channels["sms"].calls[str(c.step_id)] == 1
+    assert await (await started(dispatcher(pool, url, clients))).dispatch([c]) == []  # the dead letter replayed
+    assert (await attempt(pool, c.step_id))[0] == "sent" and sink.channels["sms"].calls[str(c.step_id)] == 1
