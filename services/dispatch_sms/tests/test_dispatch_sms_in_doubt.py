@@ -2,18 +2,14 @@
 provider double over real HTTP): a step whose call may have gone through is looked up by reference before
 any second send, after a crash between the call and its commit and after a timeout the gateway took."""
 
-import asyncio
-import json
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import suppress
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 import pytest
 
-from regua_contracts.contacts import ContactRequested
 from regua_dispatch import ledger
 from regua_dispatch.ledger import Intent
 from regua_dispatch.pipeline import Dispatcher
@@ -21,7 +17,15 @@ from regua_dispatch.provider import ProviderClient, RetryPolicy
 from regua_dispatch.registry import TemplateRegistry, load_defaults
 from regua_dispatch_sms.adapter import SmsAdapter, check_length
 from regua_localstack.provider_sink import ProviderSink
-from regua_localstack.testing import migrated_pool, provider_double, scratch_database, text_command
+from regua_localstack.testing import (
+    attempt_row,
+    attempted_outcomes,
+    crash_after_the_call,
+    migrated_pool,
+    provider_double,
+    scratch_database,
+    text_command,
+)
 from regua_platform.clock import SimulatedClock
 from regua_platform.ratelimit import TokenBucket
 
@@ -69,48 +73,20 @@ async def started(d: Dispatcher) -> Dispatcher:
     return d
 
 
-async def until(check: Callable[[], bool], seconds: float = 10) -> None:
-    for _ in range(int(seconds / 0.02)):
-        if check():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("never happened")
-
-
-async def attempt(pool: asyncpg.Pool, step_id: uuid.UUID) -> tuple[str, str | None, str | None]:
-    row = await pool.fetchrow("SELECT status, provider_id, reason FROM dispatch_attempts WHERE step_id = $1", step_id)
-    return row["status"], row["provider_id"], row["reason"]
-
-
-async def attempted(pool: asyncpg.Pool) -> list[str]:
-    found = [json.loads(r["payload"]) for r in await pool.fetch("SELECT payload FROM outbox ORDER BY id")]
-    return [e["outcome"] for e in found if e["type"] == "contact.attempted.v1"]
-
-
-async def crash_after_the_call(d: Dispatcher, sink: ProviderSink, channel: str, c: ContactRequested) -> None:
-    """The provider takes the message but answers late; the process dies before its commit."""
-    phone = c.recipient.phone or ""
-    sink.channels[channel].holds[phone if channel == "sms" else phone.lstrip("+")] = 2.0
-    task = asyncio.create_task(d.dispatch([c]))
-    await until(lambda: sink.channels[channel].calls[str(c.step_id)] == 1)
-    task.cancel()
-    with suppress(asyncio.CancelledError):
-        await task
-
-
 async def test_a_step_sent_before_a_crash_is_found_by_the_lookup_and_not_sent_again(
         pool: asyncpg.Pool, gateway: tuple[ProviderSink, str], clients: list[ProviderClient]) -> None:
     sink, url = gateway
     c = text_command("sms", PHONE, NOW)
-    await crash_after_the_call(await started(dispatcher(pool, url, clients)), sink, "sms", c)
-    assert (await attempt(pool, c.step_id))[0] == "sending"
+    await crash_after_the_call(sink, "sms", PHONE, str(c.step_id),
+                               (await started(dispatcher(pool, url, clients))).dispatch([c]))
+    assert (await attempt_row(pool, c.step_id))[0] == "sending"
 
     assert await (await started(dispatcher(pool, url, clients))).dispatch([c]) == []  # the redelivery
     (message,) = sink.channels["sms"].sent[str(c.step_id)]
     assert sink.channels["sms"].calls[str(c.step_id)] == 1  # the gateway was called once for the step
     assert sink.channels["sms"].lookups[str(c.step_id)] == 1
-    assert await attempt(pool, c.step_id) == ("sent", message["id"], None)
-    assert await attempted(pool) == ["sent"]
+    assert await attempt_row(pool, c.step_id) == ("sent", message["id"], None)
+    assert await attempted_outcomes(pool) == ["sent"]
 
 
 async def test_a_step_that_died_before_its_call_is_sent_once_the_gateway_says_it_has_none(
@@ -125,8 +101,8 @@ async def test_a_step_that_died_before_its_call_is_sent_once_the_gateway_says_it
     assert sink.channels["sms"].lookups[str(c.step_id)] == 1
     assert sink.channels["sms"].calls[str(c.step_id)] == 1
     (message,) = sink.channels["sms"].sent[str(c.step_id)]
-    assert await attempt(pool, c.step_id) == ("sent", message["id"], None)
-    assert await attempted(pool) == ["sent"]
+    assert await attempt_row(pool, c.step_id) == ("sent", message["id"], None)
+    assert await attempted_outcomes(pool) == ["sent"]
 
 
 async def test_a_timeout_the_gateway_took_is_looked_up_not_sent_again(
@@ -140,18 +116,19 @@ async def test_a_timeout_the_gateway_took_is_looked_up_not_sent_again(
     assert sink.channels["sms"].calls[str(c.step_id)] == 1
     assert sink.channels["sms"].lookups[str(c.step_id)] == 1
     (message,) = sink.channels["sms"].sent[str(c.step_id)]
-    assert await attempt(pool, c.step_id) == ("sent", message["id"], None)
+    assert await attempt_row(pool, c.step_id) == ("sent", message["id"], None)
 
 
 async def test_when_the_lookup_cannot_answer_the_step_is_not_sent_but_left_to_the_next_delivery(
         pool: asyncpg.Pool, gateway: tuple[ProviderSink, str], clients: list[ProviderClient]) -> None:
     sink, url = gateway
     c = text_command("sms", PHONE, NOW)
-    await crash_after_the_call(await started(dispatcher(pool, url, clients)), sink, "sms", c)
+    await crash_after_the_call(sink, "sms", PHONE, str(c.step_id),
+                               (await started(dispatcher(pool, url, clients))).dispatch([c]))
     gone = await started(dispatcher(pool, url.replace(url.rsplit(":", 1)[1], "1"), clients))  # unreachable
 
     unavailable = await gone.dispatch([c])
     assert [x.step_id for x, _ in unavailable] == [c.step_id]
-    assert (await attempt(pool, c.step_id))[0] == "sending" and sink.channels["sms"].calls[str(c.step_id)] == 1
+    assert (await attempt_row(pool, c.step_id))[0] == "sending" and sink.channels["sms"].calls[str(c.step_id)] == 1
     assert await (await started(dispatcher(pool, url, clients))).dispatch([c]) == []  # the dead letter replayed
-    assert (await attempt(pool, c.step_id))[0] == "sent" and sink.channels["sms"].calls[str(c.step_id)] == 1
+    assert (await attempt_row(pool, c.step_id))[0] == "sent" and sink.channels["sms"].calls[str(c.step_id)] == 1

@@ -1,12 +1,15 @@
 """Scratch PostgreSQL for integration tests: one throw-away database per session, one migrated schema per
 test. The server comes from REGUA_TEST_POSTGRES_DSN (default 127.0.0.1:5432)."""
 
+import asyncio
+import json
 import os
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from contextlib import asynccontextmanager, suppress
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -86,3 +89,35 @@ def text_command(channel: str, phone: str, at: datetime, template: str = "notice
         creditor=Creditor(name="Loja Pontual Ltda", cnpj="11222333000181", address="Rua Augusta, 500, São Paulo"),
         invoices=[InvoiceSummary(invoice_id=uuid.uuid4(), external_id="NF-1", amount_cents=15_000,
                                  due_date=at.date())], scheduled_for=at)
+
+
+async def until(check: Callable[[], bool], seconds: float = 10) -> None:
+    for _ in range(int(seconds / 0.02)):
+        if check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("never happened")
+
+
+async def crash_after_the_call(sink: ProviderSink, channel: str, to: str, reference: str,
+                               dispatch: Coroutine[Any, Any, Any]) -> None:
+    """Runs ``dispatch``; the provider takes the message to ``to`` but answers late, and the process dies (the
+    task is cancelled) before its commit: the attempt is left unconfirmed."""
+    sink.channels[channel].holds[to] = 2.0
+    task = asyncio.create_task(dispatch)
+    await until(lambda: sink.channels[channel].calls[reference] == 1)
+    task.cancel()
+    with suppress(asyncio.CancelledError):
+        await task
+
+
+async def attempt_row(pool: asyncpg.Pool, step_id: uuid.UUID) -> tuple[str, str | None, str | None]:
+    """A dispatcher's attempt: (status, provider id, reason)."""
+    row = await pool.fetchrow("SELECT status, provider_id, reason FROM dispatch_attempts WHERE step_id = $1", step_id)
+    return row["status"], row["provider_id"], row["reason"]
+
+
+async def attempted_outcomes(pool: asyncpg.Pool) -> list[str]:
+    """The outcomes of the contact.attempted events in a dispatcher's outbox, oldest first."""
+    found = [json.loads(r["payload"]) for r in await pool.fetch("SELECT payload FROM outbox ORDER BY id")]
+    return [e["outcome"] for e in found if e["type"] == "contact.attempted.v1"]
