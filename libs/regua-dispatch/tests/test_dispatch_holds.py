@@ -20,6 +20,7 @@ from regua_dispatch import cases, facts, holds
 from regua_dispatch.phones import phone_key
 from regua_dispatch.pipeline import Dispatcher as TextDispatcher
 from regua_dispatch.pipeline import Failed, Message, Sent, gate
+from regua_dispatch.provider import Calling
 from regua_platform.clock import SimulatedClock
 
 SP = ZoneInfo("America/Sao_Paulo")
@@ -47,7 +48,8 @@ class FakeAdapter:
                       at: datetime) -> dict[UUID, Message | Failed]:
         return {c.step_id: Message({"to": c.recipient.phone}, {"template": c.template}) for c in commands}
 
-    async def send(self, command: ContactRequested, message: Message) -> Sent | Failed:
+    async def send(self, command: ContactRequested, message: Message, calling: Calling) -> Sent | Failed:
+        await calling()
         self.sent.append((command.step_id, [i.invoice_id for i in command.invoices]))
         return Sent(f"p-{command.step_id}")
 

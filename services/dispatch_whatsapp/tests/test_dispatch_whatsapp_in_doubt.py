@@ -4,6 +4,7 @@ never sent again: a status webhook naming it (biz_opaque_callback_data) confirms
 while the redelivery waits; without one it is left unconfirmed after the bounded wait."""
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,8 +13,9 @@ import asyncpg
 import pytest
 
 from regua_contracts.contacts import ContactRequested
-from regua_dispatch import inbound
+from regua_dispatch import inbound, ledger
 from regua_dispatch.inbound import Receipt
+from regua_dispatch.ledger import Intent
 from regua_dispatch.pipeline import Dispatcher
 from regua_dispatch.provider import ProviderClient, RetryPolicy
 from regua_dispatch.registry import TemplateRegistry, load_defaults
@@ -140,3 +142,17 @@ async def test_a_call_that_timed_out_is_not_repeated(
     assert await asyncio.wait_for(task, 10) == []
     assert sink.channels["whatsapp"].calls[str(c.step_id)] == 1
     assert await attempt_row(pool, c.step_id) == ("sent", wamid, None)
+
+
+async def test_a_step_whose_process_died_before_calling_is_sent_without_waiting(
+        pool: asyncpg.Pool, cloud_api: tuple[ProviderSink, str], clients: list[ProviderClient]) -> None:
+    sink, url = cloud_api
+    c = text_command("whatsapp", PHONE, NOW)
+    async with pool.acquire() as conn:  # a process recorded the intent, then died before calling
+        await ledger.claim(conn, [Intent(c.step_id, c.tenant_id, c.recipient.debtor_id, "whatsapp", c.step_key,
+                                         "11987650002")], uuid.uuid4())
+
+    assert await (await dispatcher(pool, url, clients, wait=30)).dispatch([c]) == []  # no 30 s wait either
+    assert sink.channels["whatsapp"].calls[str(c.step_id)] == 1
+    (message,) = sink.channels["whatsapp"].sent[str(c.step_id)]
+    assert await attempt_row(pool, c.step_id) == ("sent", message["id"], None)

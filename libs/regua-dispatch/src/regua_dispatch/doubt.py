@@ -2,10 +2,12 @@
 died between the call and the commit, or a call timed out). Not every provider honours an idempotency key,
 so such a step is never simply sent again; it is settled first, in this order:
 
-1. a receipt or status webhook already named it (our reference echoed): the provider has it;
-2. the provider's lookup by our reference (an SMS gateway's status query): it has it, or says it has not
+1. no request was ever made for it (``called_at``, committed just before the first request leaves, is
+   empty): it may be sent;
+2. a receipt or status webhook already named it (our reference echoed): the provider has it;
+3. the provider's lookup by our reference (an SMS gateway's status query): it has it, or says it has not
    (only then is the step sent again);
-3. a provider with no such lookup (the WhatsApp Cloud API: only its status webhooks echo
+4. a provider with no such lookup (the WhatsApp Cloud API: only its status webhooks echo
    ``biz_opaque_callback_data``) is given a bounded wait for a status naming the step; after it the step is
    left unconfirmed and NOT sent again: a debtor missing one message is better than one texted twice, and
    a status arriving later still records the delivery (inbound.apply_receipts)."""
@@ -56,9 +58,11 @@ Verdict = Taken | NotTaken | Unconfirmed | ProviderUnavailable
 async def settle(pool: asyncpg.Pool, channel: str, step_ids: Sequence[UUID], look_up: LookUp | None,
                  wait_seconds: float, poll_seconds: float = 0.25) -> dict[UUID, Verdict]:
     """A verdict per step, asking our own records first, then the provider (or waiting for its statuses)."""
+    never = await ledger.never_called(pool, step_ids)
     known = await ledger.provider_ids(pool, step_ids)
-    out: dict[UUID, Verdict] = {s: Taken(p, "receipt") for s, p in known.items()}
-    rest = [s for s in step_ids if s not in known]
+    out: dict[UUID, Verdict] = {s: NotTaken() for s in never}
+    out.update({s: Taken(p, "receipt") for s, p in known.items()})
+    rest = [s for s in step_ids if s not in out]
     if rest and look_up is not None:
         out.update(zip(rest, await asyncio.gather(*(_ask(look_up, s) for s in rest)), strict=True))
     elif rest:

@@ -113,6 +113,19 @@ async def note_provider_ids(conn: asyncpg.Connection, channel: str, found: Seque
             channel, [f[0] for f in found], [f[1] for f in found])
 
 
+async def mark_called(pool: asyncpg.Pool, step_id: UUID) -> None:
+    """Committed just before the step's first provider request leaves: from now on the provider may have it."""
+    await pool.execute("UPDATE dispatch_attempts SET called_at = now() WHERE step_id = $1 AND called_at IS NULL",
+                       step_id)
+
+
+async def never_called(conn: asyncpg.Connection | asyncpg.Pool, step_ids: Sequence[UUID]) -> set[UUID]:
+    """The steps no provider request was ever made for (a process died before calling)."""
+    rows = await conn.fetch("SELECT step_id FROM dispatch_attempts WHERE step_id = ANY($1::uuid[]) "
+                            "AND called_at IS NULL", list(step_ids))
+    return {r["step_id"] for r in rows}
+
+
 async def provider_ids(conn: asyncpg.Connection | asyncpg.Pool, step_ids: Sequence[UUID]) -> dict[UUID, str]:
     """The provider's message ids known for these steps (from its answer, a receipt or a status)."""
     rows = await conn.fetch("SELECT step_id, provider_id FROM dispatch_attempts WHERE step_id = ANY($1::uuid[]) "

@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -33,7 +34,7 @@ from regua_dispatch import cases, doubt, events, facts, holds, ledger
 from regua_dispatch.cases import install_case_states
 from regua_dispatch.clock import follow_clock
 from regua_dispatch.ledger import Claim, Intent, Outcome
-from regua_dispatch.provider import ProviderInDoubt, ProviderUnavailable
+from regua_dispatch.provider import Calling, ProviderInDoubt, ProviderUnavailable
 from regua_platform import outbox
 from regua_platform.clock import Clock, observe
 from regua_platform.kafka import Delivery, Rejection, subscribe
@@ -83,9 +84,10 @@ class ChannelAdapter(Protocol):
     async def compose(self, conn: asyncpg.Connection, commands: Sequence[ContactRequested],
                       at: datetime) -> dict[UUID, Message | Failed]: ...
 
-    async def send(self, command: ContactRequested, message: Message) -> Sent | Failed:
-        """Raises ProviderUnavailable when every try failed for a reason worth retrying, ProviderInDoubt when
-        a try may have been taken and nothing told whether it was."""
+    async def send(self, command: ContactRequested, message: Message, calling: Calling) -> Sent | Failed:
+        """``calling``: awaited just before the first request leaves (ProviderClient.post). Raises
+        ProviderUnavailable when every try failed for a reason worth retrying, ProviderInDoubt when a try may
+        have been taken and nothing told whether it was."""
 
 
 class Dispatcher:
@@ -213,7 +215,8 @@ class Dispatcher:
     async def _send(self, command: ContactRequested, message: Message) -> Result:
         async with self._limit:
             try:
-                return await self.adapter.send(command, message)
+                calling = partial(ledger.mark_called, self.pool, command.step_id)
+                return await self.adapter.send(command, message, calling)
             except ProviderUnavailable as exc:
                 return exc
 

@@ -74,6 +74,8 @@ class RetryPolicy:
 
 #: Asks the provider whether it has the message (by our reference): its answer, or None when it has not.
 LookUp = Callable[[], Awaitable["ProviderResponse | None"]]
+#: Awaited just before a send's first request leaves.
+Calling = Callable[[], Awaitable[None]]
 #: The request never left: nothing can have been taken.
 NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
 
@@ -112,9 +114,11 @@ class ProviderClient:
             await self._session.close()
 
     async def post(self, path: str, payload: dict[str, Any], idempotency_key: str,
-                   look_up: LookUp | None = None) -> ProviderResponse:
+                   look_up: LookUp | None = None, calling: Calling | None = None) -> ProviderResponse:
         """Sends once; tries again only what the provider surely did not take, or what ``look_up`` says it has
-        not. Raises ProviderInDoubt when a try may have been taken and nothing tells."""
+        not. ``calling`` is awaited once, just before the first request leaves (after the rate limit): the
+        caller commits that the provider may have it from now on. Raises ProviderInDoubt when a try may have
+        been taken and nothing tells."""
         data = json.dumps(payload, ensure_ascii=False).encode()  # once, whatever the number of tries
         headers = {"Idempotency-Key": idempotency_key, "Content-Type": "application/json"}
         in_doubt = False
@@ -135,7 +139,8 @@ class ProviderClient:
                     self._counted["found"].inc()
                     return found
                 in_doubt = False  # the provider says it has not got it: sending again is safe
-            result = await self._try("POST", path, data, headers)
+            result = await self._try("POST", path, data, headers, calling=calling)
+            calling = None
             if isinstance(result, ProviderResponse):
                 return result
             last, retry_after, in_doubt = result
@@ -155,11 +160,14 @@ class ProviderClient:
         return self._give_up(last, False)
 
     async def _try(self, method: str, path: str, data: bytes | None, headers: dict[str, str],
-                   params: dict[str, str] | None = None) -> ProviderResponse | tuple[str, float | None, bool]:
+                   params: dict[str, str] | None = None,
+                   calling: Calling | None = None) -> ProviderResponse | tuple[str, float | None, bool]:
         """One try: the answer, or (why it failed, Retry-After, whether the provider may have taken it).
         Raises ProviderRejected for a refusal."""
         assert self._session is not None, "start() the client first"
         await self.bucket.acquire()
+        if calling is not None:
+            await calling()
         try:
             async with self._session.request(method, f"{self.base_url}{path}", data=data, headers=headers,
                                              params=params) as r:

@@ -23,7 +23,7 @@ import asyncpg
 from regua_contracts.contacts import AGREEMENT_TEMPLATE, NEGOTIATION_TEMPLATE, ContactRequested
 from regua_dispatch.phones import phone_key
 from regua_dispatch.pipeline import Failed, Message, Sent
-from regua_dispatch.provider import ProviderClient, ProviderRejected, ProviderResponse, ProviderUnavailable
+from regua_dispatch.provider import Calling, ProviderClient, ProviderRejected, ProviderResponse, ProviderUnavailable
 from regua_dispatch.registry import TemplateRegistry
 from regua_dispatch.templates import (
     BUREAU_NOTICE_TEMPLATE,
@@ -116,10 +116,10 @@ class SmsAdapter:
             )
         return out
 
-    async def send(self, command: ContactRequested, message: Message) -> Sent | Failed:
+    async def send(self, command: ContactRequested, message: Message, calling: Calling) -> Sent | Failed:
         try:
             response = await self.client.post("/v1/messages", message.payload, str(command.step_id),
-                                              look_up=lambda: self._found(command.step_id))
+                                              look_up=lambda: self._found(command.step_id), calling=calling)
         except ProviderRejected as exc:
             error = exc.error
             code = str(error.get("code", f"http_{exc.status}"))

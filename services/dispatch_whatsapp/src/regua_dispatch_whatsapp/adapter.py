@@ -26,7 +26,7 @@ from regua_contracts.contacts import ContactRequested
 from regua_dispatch import inbound
 from regua_dispatch.phones import digits, phone_key
 from regua_dispatch.pipeline import Failed, Message, Sent
-from regua_dispatch.provider import ProviderClient, ProviderRejected
+from regua_dispatch.provider import Calling, ProviderClient, ProviderRejected
 from regua_dispatch.registry import TemplateRegistry
 from regua_dispatch.templates import MessageTemplate, TemplateRejected, parameters, render, values
 from regua_dispatch_whatsapp.window import inside_window
@@ -84,9 +84,9 @@ class WhatsAppAdapter:
                 }}, {"template": template.name, "kind": "template", "provider_template": template.provider_template})
         return out
 
-    async def send(self, command: ContactRequested, message: Message) -> Sent | Failed:
+    async def send(self, command: ContactRequested, message: Message, calling: Calling) -> Sent | Failed:
         try:
-            response = await self.client.post(self.path, message.payload, str(command.step_id))
+            response = await self.client.post(self.path, message.payload, str(command.step_id), calling=calling)
         except ProviderRejected as exc:
             error = exc.error
             return Failed(f"{error.get('code', exc.status)}: {error.get('message', '')}".rstrip(": "))
