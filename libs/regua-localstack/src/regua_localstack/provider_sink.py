@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aiohttp import ClientSession, ClientTimeout, web
+from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
 SMS_ROUTE = "/sms/v1/messages"
 # Builds a new message's answer: (HTTP status, body, the line to record or None when refused).
@@ -206,7 +206,7 @@ class ProviderSink:
             async with self._session.post(channel.webhook + path, data=raw, headers={
                     "Content-Type": "application/json", "X-Hub-Signature-256": sign(channel.secret, raw)}) as r:
                 return r.status if r.status < 500 else 0
-        except (OSError, TimeoutError):
+        except (OSError, TimeoutError, ClientError):  # a receiver killed mid-request: posted again next period
             return 0
 
     async def inject_inbound(self, request: web.Request) -> web.Response:
