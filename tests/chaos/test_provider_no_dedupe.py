@@ -85,11 +85,11 @@ def test_each_text_reaches_a_provider_that_does_not_dedupe_once_through_repeated
     time.sleep(2)  # the cases open
 
     def progress() -> int:
-        """Send calls the providers got for this run's steps."""
+        """This run's steps that reached their provider (at least once)."""
         found = 0
         for channel in CHANNELS:
             calls = providers.calls(channel)
-            found += sum(calls.get(s, 0) for s in outcomes(stack, channel, phones))
+            found += sum(calls.get(s, 0) > 0 for s in outcomes(stack, channel, phones))
         return found
 
     def at_least(n: int) -> Callable[[], int]:
