@@ -23,6 +23,7 @@ from prometheus_client import Counter
 
 from regua_dispatch import ledger
 from regua_dispatch.provider import ProviderUnavailable
+from regua_platform.db import RETRYABLE
 
 SETTLED = Counter("regua_dispatch_in_doubt_total", "Steps in doubt settled before any second provider call",
                   ["channel", "verdict"])
@@ -95,6 +96,40 @@ async def _wait_for_statuses(pool: asyncpg.Pool, step_ids: Sequence[UUID], wait_
            "not sent again")
     out.update({s: Unconfirmed(why) for s in rest})
     return out
+
+
+class CallLog:
+    """Commits ``called_at`` for the sends about to leave, many in one write (a group commit): each send awaits
+    the commit that includes its step, so concurrent sends share one write instead of one each."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self._pending: list[tuple[UUID, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def calling(self, step_id: UUID) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((step_id, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write())
+        await done
+
+    async def _write(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await ledger.mark_called(self.pool, [s for s, _ in batch])
+            except (asyncpg.PostgresError, *RETRYABLE, TimeoutError) as exc:
+                # The sends wait on this write: each gets its error (none leaves unrecorded), and so do those
+                # queued behind it; the batch fails and is handled again, as any database failure.
+                for _, done in batch + self._pending:
+                    if not done.done():  # (a send cancelled meanwhile waits no more)
+                        done.set_exception(exc)
+                self._pending = []
+                return
+            for _, done in batch:
+                if not done.done():
+                    done.set_result(None)
 
 
 def _name(verdict: Verdict) -> str:

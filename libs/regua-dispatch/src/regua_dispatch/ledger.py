@@ -113,10 +113,10 @@ async def note_provider_ids(conn: asyncpg.Connection, channel: str, found: Seque
             channel, [f[0] for f in found], [f[1] for f in found])
 
 
-async def mark_called(pool: asyncpg.Pool, step_id: UUID) -> None:
-    """Committed just before the step's first provider request leaves: from now on the provider may have it."""
-    await pool.execute("UPDATE dispatch_attempts SET called_at = now() WHERE step_id = $1 AND called_at IS NULL",
-                       step_id)
+async def mark_called(pool: asyncpg.Pool, step_ids: Sequence[UUID]) -> None:
+    """Committed just before the steps' first provider requests leave: from now on the provider may have them."""
+    await pool.execute("UPDATE dispatch_attempts SET called_at = now() WHERE step_id = ANY($1::uuid[]) "
+                       "AND called_at IS NULL", list(step_ids))
 
 
 async def never_called(conn: asyncpg.Connection | asyncpg.Pool, step_ids: Sequence[UUID]) -> set[UUID]:

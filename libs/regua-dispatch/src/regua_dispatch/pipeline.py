@@ -98,6 +98,7 @@ class Dispatcher:
         self.clock = clock
         self.policy = policy or ContactPolicy()
         self.status_wait_seconds = status_wait_seconds  # doubt.settle on a provider without lookup
+        self._calls = doubt.CallLog(pool)
         self._limit = asyncio.Semaphore(concurrency)
 
     async def handle(self, deliveries: list[Delivery[ContactRequested]]) -> list[Rejection]:
@@ -215,8 +216,7 @@ class Dispatcher:
     async def _send(self, command: ContactRequested, message: Message) -> Result:
         async with self._limit:
             try:
-                calling = partial(ledger.mark_called, self.pool, command.step_id)
-                return await self.adapter.send(command, message, calling)
+                return await self.adapter.send(command, message, partial(self._calls.calling, command.step_id))
             except ProviderUnavailable as exc:
                 return exc
 
