@@ -21,33 +21,20 @@ from regua_localstack.testing import (
     attempt_row,
     attempted_outcomes,
     crash_after_the_call,
-    migrated_pool,
-    provider_double,
-    scratch_database,
     text_command,
+    text_dispatch_world,
 )
 from regua_platform.clock import SimulatedClock
 from regua_platform.ratelimit import TokenBucket
 
 NOW = datetime(2027, 3, 9, 13, 0, tzinfo=UTC)  # a Tuesday, 10:00 in São Paulo
 PHONE = "+5511987650001"
-
-
-@pytest.fixture(scope="module")
-async def dsn() -> AsyncIterator[str]:
-    async with scratch_database("regua_sms_doubt_test") as found:
-        yield found
+World = tuple[asyncpg.Pool, ProviderSink, str]
 
 
 @pytest.fixture
-async def pool(dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    async with migrated_pool(dsn, "regua_dispatch_sms", ["regua_dispatch"]) as found:
-        yield found
-
-
-@pytest.fixture
-async def gateway(tmp_path: Path) -> AsyncIterator[tuple[ProviderSink, str]]:
-    async with provider_double(tmp_path / "providers.jsonl", dedupe=False) as found:
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    async with text_dispatch_world(tmp_path, "regua_dispatch_sms") as found:
         yield found
 
 
@@ -74,8 +61,8 @@ async def started(d: Dispatcher) -> Dispatcher:
 
 
 async def test_a_step_sent_before_a_crash_is_found_by_the_lookup_and_not_sent_again(
-        pool: asyncpg.Pool, gateway: tuple[ProviderSink, str], clients: list[ProviderClient]) -> None:
-    sink, url = gateway
+        world: World, clients: list[ProviderClient]) -> None:
+    pool, sink, url = world
     c = text_command("sms", PHONE, NOW)
     await crash_after_the_call(sink, "sms", PHONE, str(c.step_id),
                                (await started(dispatcher(pool, url, clients))).dispatch([c]))
@@ -90,8 +77,8 @@ async def test_a_step_sent_before_a_crash_is_found_by_the_lookup_and_not_sent_ag
 
 
 async def test_a_step_whose_process_died_before_calling_is_sent_once(
-        pool: asyncpg.Pool, gateway: tuple[ProviderSink, str], clients: list[ProviderClient]) -> None:
-    sink, url = gateway
+        world: World, clients: list[ProviderClient]) -> None:
+    pool, sink, url = world
     c = text_command("sms", PHONE, NOW)
     async with pool.acquire() as conn:  # a process recorded the intent, then died before calling
         await ledger.claim(conn, [Intent(c.step_id, c.tenant_id, c.recipient.debtor_id, "sms", c.step_key,
@@ -106,8 +93,8 @@ async def test_a_step_whose_process_died_before_calling_is_sent_once(
 
 
 async def test_a_timeout_the_gateway_took_is_looked_up_not_sent_again(
-        pool: asyncpg.Pool, gateway: tuple[ProviderSink, str], clients: list[ProviderClient]) -> None:
-    sink, url = gateway
+        world: World, clients: list[ProviderClient]) -> None:
+    pool, sink, url = world
     c = text_command("sms", PHONE, NOW)
     sink.channels["sms"].holds[PHONE] = 1.5  # taken at once, answered after the client's timeout
     d = await started(dispatcher(pool, url, clients, timeout=0.5))
@@ -120,8 +107,8 @@ async def test_a_timeout_the_gateway_took_is_looked_up_not_sent_again(
 
 
 async def test_when_the_lookup_cannot_answer_the_step_is_not_sent_but_left_to_the_next_delivery(
-        pool: asyncpg.Pool, gateway: tuple[ProviderSink, str], clients: list[ProviderClient]) -> None:
-    sink, url = gateway
+        world: World, clients: list[ProviderClient]) -> None:
+    pool, sink, url = world
     c = text_command("sms", PHONE, NOW)
     await crash_after_the_call(sink, "sms", PHONE, str(c.step_id),
                                (await started(dispatcher(pool, url, clients))).dispatch([c]))

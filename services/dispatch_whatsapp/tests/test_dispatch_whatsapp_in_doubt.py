@@ -25,33 +25,20 @@ from regua_localstack.testing import (
     attempt_row,
     attempted_outcomes,
     crash_after_the_call,
-    migrated_pool,
-    provider_double,
-    scratch_database,
     text_command,
+    text_dispatch_world,
 )
 from regua_platform.clock import SimulatedClock
 from regua_platform.ratelimit import TokenBucket
 
 NOW = datetime(2027, 3, 9, 13, 0, tzinfo=UTC)  # a Tuesday, 10:00 in São Paulo
 PHONE = "+5511987650002"
-
-
-@pytest.fixture(scope="module")
-async def dsn() -> AsyncIterator[str]:
-    async with scratch_database("regua_whatsapp_doubt_test") as found:
-        yield found
+World = tuple[asyncpg.Pool, ProviderSink, str]
 
 
 @pytest.fixture
-async def pool(dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    async with migrated_pool(dsn, "regua_dispatch_whatsapp", ["regua_dispatch"]) as found:
-        yield found
-
-
-@pytest.fixture
-async def cloud_api(tmp_path: Path) -> AsyncIterator[tuple[ProviderSink, str]]:
-    async with provider_double(tmp_path / "providers.jsonl", dedupe=False) as found:
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    async with text_dispatch_world(tmp_path, "regua_dispatch_whatsapp") as found:
         yield found
 
 
@@ -84,8 +71,8 @@ async def status_webhook(pool: asyncpg.Pool, sink: ProviderSink, c: ContactReque
 
 
 async def test_a_status_that_named_the_step_confirms_it_after_a_crash(
-        pool: asyncpg.Pool, cloud_api: tuple[ProviderSink, str], clients: list[ProviderClient]) -> None:
-    sink, url = cloud_api
+        world: World, clients: list[ProviderClient]) -> None:
+    pool, sink, url = world
     c = text_command("whatsapp", PHONE, NOW)
     first = await dispatcher(pool, url, clients, wait=5)
     await crash_after_the_call(sink, "whatsapp", PHONE.lstrip("+"), str(c.step_id), first.dispatch([c]))
@@ -98,8 +85,8 @@ async def test_a_status_that_named_the_step_confirms_it_after_a_crash(
 
 
 async def test_the_redelivery_waits_for_a_status_that_comes_late(
-        pool: asyncpg.Pool, cloud_api: tuple[ProviderSink, str], clients: list[ProviderClient]) -> None:
-    sink, url = cloud_api
+        world: World, clients: list[ProviderClient]) -> None:
+    pool, sink, url = world
     c = text_command("whatsapp", PHONE, NOW)
     await crash_after_the_call(sink, "whatsapp", PHONE.lstrip("+"), str(c.step_id),
                                (await dispatcher(pool, url, clients, wait=5)).dispatch([c]))
@@ -114,8 +101,8 @@ async def test_the_redelivery_waits_for_a_status_that_comes_late(
 
 
 async def test_without_any_status_the_step_is_left_unconfirmed_and_not_sent_again(
-        pool: asyncpg.Pool, cloud_api: tuple[ProviderSink, str], clients: list[ProviderClient]) -> None:
-    sink, url = cloud_api
+        world: World, clients: list[ProviderClient]) -> None:
+    pool, sink, url = world
     c = text_command("whatsapp", PHONE, NOW)
     await crash_after_the_call(sink, "whatsapp", PHONE.lstrip("+"), str(c.step_id),
                                (await dispatcher(pool, url, clients, wait=5)).dispatch([c]))
@@ -130,8 +117,8 @@ async def test_without_any_status_the_step_is_left_unconfirmed_and_not_sent_agai
 
 
 async def test_a_call_that_timed_out_is_not_repeated(
-        pool: asyncpg.Pool, cloud_api: tuple[ProviderSink, str], clients: list[ProviderClient]) -> None:
-    sink, url = cloud_api
+        world: World, clients: list[ProviderClient]) -> None:
+    pool, sink, url = world
     c = text_command("whatsapp", PHONE, NOW)
     sink.channels["whatsapp"].holds[PHONE.lstrip("+")] = 1.5  # taken at once, answered after the timeout
     d = await dispatcher(pool, url, clients, wait=5, timeout=0.5)
@@ -145,8 +132,8 @@ async def test_a_call_that_timed_out_is_not_repeated(
 
 
 async def test_a_step_whose_process_died_before_calling_is_sent_without_waiting(
-        pool: asyncpg.Pool, cloud_api: tuple[ProviderSink, str], clients: list[ProviderClient]) -> None:
-    sink, url = cloud_api
+        world: World, clients: list[ProviderClient]) -> None:
+    pool, sink, url = world
     c = text_command("whatsapp", PHONE, NOW)
     async with pool.acquire() as conn:  # a process recorded the intent, then died before calling
         await ledger.claim(conn, [Intent(c.step_id, c.tenant_id, c.recipient.debtor_id, "whatsapp", c.step_key,

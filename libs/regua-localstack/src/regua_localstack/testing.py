@@ -81,6 +81,16 @@ async def serve(app: web.Application) -> AsyncIterator[str]:
         await runner.cleanup()
 
 
+@asynccontextmanager
+async def text_dispatch_world(workdir: Path, package: str) -> AsyncIterator[tuple[asyncpg.Pool, ProviderSink, str]]:
+    """What a text dispatcher's integration test stands on: a fresh schema migrated by ``package`` (with the
+    dispatchers' shared tables) and the provider double NOT deduping: (pool, the double, its base URL)."""
+    async with scratch_database("regua_text_dispatch_test") as dsn, \
+            migrated_pool(dsn, package, ["regua_dispatch"]) as pool, \
+            provider_double(workdir / "providers.jsonl", dedupe=False) as (sink, url):
+        yield pool, sink, url
+
+
 def text_command(channel: str, phone: str, at: datetime, template: str = "notice") -> ContactRequested:
     """A contact command for one debtor with one invoice, due now."""
     return ContactRequested(
