@@ -43,3 +43,14 @@ class Providers:
         r.raise_for_status()
         counts: dict[str, int] = r.json()
         return counts
+
+    def dedupe(self, channel: str, on: bool) -> None:
+        """Whether the double honours Idempotency-Key (some real providers do not)."""
+        httpx.post(f"{self.base}/{channel}/dedupe", json={"on": on}).raise_for_status()
+
+    def calls(self, channel: str) -> dict[str, int]:
+        """Send calls per our reference (the step id), whatever the idempotency key."""
+        r = httpx.get(f"{self.base}/{channel}/references")
+        r.raise_for_status()
+        counts: dict[str, int] = r.json()["calls"]
+        return counts

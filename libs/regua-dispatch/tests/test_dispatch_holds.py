@@ -16,10 +16,11 @@ from regua_compliance import ContactPolicy
 from regua_contracts.cases import CasePaused, CaseStopped
 from regua_contracts.common import Creditor, InvoiceSummary
 from regua_contracts.contacts import ContactRequested, Recipient
-from regua_dispatch import cases, facts, holds
+from regua_dispatch import cases, facts, holds, inbound, ledger
 from regua_dispatch.phones import phone_key
 from regua_dispatch.pipeline import Dispatcher as TextDispatcher
 from regua_dispatch.pipeline import Failed, Message, Sent, gate
+from regua_dispatch.provider import Calling
 from regua_platform.clock import SimulatedClock
 
 SP = ZoneInfo("America/Sao_Paulo")
@@ -34,6 +35,8 @@ def local(y: int, m: int, d: int, h: int, minute: int = 0) -> datetime:
 class FakeAdapter:
     """A provider that records what it was asked to send."""
 
+    look_up = None
+
     def __init__(self, channel: str = "sms") -> None:
         self.channel = channel
         self.sent: list[tuple[UUID, list[UUID]]] = []
@@ -45,7 +48,8 @@ class FakeAdapter:
                       at: datetime) -> dict[UUID, Message | Failed]:
         return {c.step_id: Message({"to": c.recipient.phone}, {"template": c.template}) for c in commands}
 
-    async def send(self, command: ContactRequested, message: Message) -> Sent | Failed:
+    async def send(self, command: ContactRequested, message: Message, calling: Calling) -> Sent | Failed:
+        await calling()
         self.sent.append((command.step_id, [i.invoice_id for i in command.invoices]))
         return Sent(f"p-{command.step_id}")
 
@@ -212,3 +216,27 @@ async def test_a_debtor_in_western_amazonas_is_held_by_their_own_clock(dispatch_
 
 def d_policy() -> ContactPolicy:
     return ContactPolicy()
+
+
+async def test_a_release_that_died_after_its_call_is_settled_not_sent_again(dispatch_pool: asyncpg.Pool) -> None:
+    clock = SimulatedClock(local(2027, 3, 9, 23, 30))
+    d, adapter = dispatcher(dispatch_pool, clock, "whatsapp")
+    c = command(local(2027, 3, 9, 10), channel="whatsapp")
+    assert await d.dispatch([c]) == []  # held until 08:00
+    clock.set(local(2027, 3, 10, 8))
+    async with dispatch_pool.acquire() as conn, conn.transaction():  # a release takes it, calls, and dies
+        assert [x.step_id for x in await holds.lease_due(conn, clock.now(), 10)] == [c.step_id]
+        await ledger.reclaim(conn, [c.step_id], uuid.uuid4())
+    await ledger.mark_called(dispatch_pool, [c.step_id])
+    async with dispatch_pool.acquire() as conn, conn.transaction():  # the provider's status names the step
+        await inbound.apply_receipts(conn, "whatsapp", [inbound.Receipt("wamid.9", "sent", step_id=c.step_id)],
+                                     clock.now())
+    await dispatch_pool.execute("UPDATE held_messages SET leased_until = now() - interval '1 second'")
+
+    assert await release_due(dispatch_pool, d, clock) == 1  # the lease ended: taken over
+    assert adapter.sent == []  # settled by the status, not sent again
+    row = await dispatch_pool.fetchrow("SELECT status, provider_id FROM dispatch_attempts WHERE step_id = $1",
+                                       c.step_id)
+    assert (row["status"], row["provider_id"]) == ("sent", "wamid.9")
+    assert await holds.pending(dispatch_pool, c.step_id) is None
+    assert await attempted(dispatch_pool) == [("sent", "")]

@@ -51,7 +51,9 @@ class InboundMessage:
 
 async def apply_receipts(conn: asyncpg.Connection, channel: str, receipts: Sequence[Receipt], at: datetime) -> int:
     """Turns receipts into contact.delivered / contact.failed (+ contact.invalidated), set-wise: providers
-    post them in batches. Returns how many were new and about a known message."""
+    post them in batches. Returns how many were new and about a known message. Any status that names a step
+    (even 'sent', which emits nothing) is kept as proof that the provider has its message."""
+    await ledger.note_provider_ids(conn, channel, [(r.step_id, r.provider_id) for r in receipts if r.step_id])
     wanted = {(r.provider_id, r.status): r for r in receipts if r.status in ("delivered", "read", "failed")}
     if not wanted:
         return 0

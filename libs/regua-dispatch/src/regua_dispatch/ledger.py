@@ -1,8 +1,10 @@
 """The attempts ledger: one row per contact step (the step id is the idempotency key end to end).
 
-The intent ('sending') is committed before the provider is called and the outcome after it. A command
-redelivered after a crash finds its intent unconfirmed and is sent again with the same provider
-idempotency key, so the provider accepts it once; a confirmed one is never sent again."""
+The intent ('sending', our reference = the step id) is committed before the provider is called and the outcome
+after it. A command redelivered after a crash finds its intent unconfirmed (RETRY): the provider may or may not
+have it, and not every provider honours the idempotency key, so the pipeline asks before sending again
+(pipeline.Dispatcher._resolve): a receipt or status that named the step (``note_provider_ids``), the provider's
+lookup by reference, or a bounded wait for a status. A confirmed one is never sent again."""
 
 import json
 from collections.abc import Sequence
@@ -19,7 +21,7 @@ NOBODY = UUID(int=0)
 
 class Claim(StrEnum):
     NEW = "new"              # first time: send
-    RETRY = "retry"          # recorded before, never confirmed (a crash or a retryable failure): send again
+    RETRY = "retry"          # recorded before, never confirmed (a crash or a failure): ask the provider first
     DONE = "done"            # already sent, failed, suppressed or held: a redelivery, do nothing
     IN_FLIGHT = "in-flight"  # this process is sending it right now
 
@@ -88,15 +90,47 @@ async def finish(conn: asyncpg.Connection, outcomes: Sequence[Outcome], at: date
     return recorded
 
 
-async def reclaim(conn: asyncpg.Connection, step_ids: Sequence[UUID], instance: UUID) -> set[UUID]:
-    """Held steps whose moment came (or a release that died midway): this process sends them now."""
+async def reclaim(conn: asyncpg.Connection, step_ids: Sequence[UUID], instance: UUID) -> dict[UUID, Claim]:
+    """Held steps whose moment came (NEW: never sent), or a release that died midway (RETRY: it may have
+    been): this process takes them now."""
     if not step_ids:
-        return set()
+        return {}
     rows = await conn.fetch(
-        "UPDATE dispatch_attempts SET status = 'sending', claimed_by = $2, tries = tries + 1 "
-        "WHERE step_id = ANY($1::uuid[]) AND (status = 'held' OR (status = 'sending' AND claimed_by <> $2)) "
-        "RETURNING step_id", list(step_ids), instance)
+        "UPDATE dispatch_attempts a SET status = 'sending', claimed_by = $2, tries = a.tries + 1 "
+        "FROM (SELECT step_id, status FROM dispatch_attempts WHERE step_id = ANY($1::uuid[]) "
+        "AND (status = 'held' OR (status = 'sending' AND claimed_by <> $2)) FOR UPDATE) was "
+        "WHERE a.step_id = was.step_id RETURNING a.step_id, was.status", list(step_ids), instance)
+    return {r["step_id"]: Claim.NEW if r["status"] == "held" else Claim.RETRY for r in rows}
+
+
+async def note_provider_ids(conn: asyncpg.Connection, channel: str, found: Sequence[tuple[UUID, str]]) -> None:
+    """A receipt or status that names a step (our reference echoed) proves the provider has its message: its
+    id is kept even while the attempt is unconfirmed, so a redelivery after a crash knows not to send again."""
+    if found:
+        await conn.execute(
+            "UPDATE dispatch_attempts a SET provider_id = u.p FROM unnest($2::uuid[], $3::text[]) AS u(s, p) "
+            "WHERE a.step_id = u.s AND a.channel = $1 AND a.provider_id IS NULL",
+            channel, [f[0] for f in found], [f[1] for f in found])
+
+
+async def mark_called(pool: asyncpg.Pool, step_ids: Sequence[UUID]) -> None:
+    """Committed just before the steps' first provider requests leave: from now on the provider may have them."""
+    await pool.execute("UPDATE dispatch_attempts SET called_at = now() WHERE step_id = ANY($1::uuid[]) "
+                       "AND called_at IS NULL", list(step_ids))
+
+
+async def never_called(conn: asyncpg.Connection | asyncpg.Pool, step_ids: Sequence[UUID]) -> set[UUID]:
+    """The steps no provider request was ever made for (a process died before calling)."""
+    rows = await conn.fetch("SELECT step_id FROM dispatch_attempts WHERE step_id = ANY($1::uuid[]) "
+                            "AND called_at IS NULL", list(step_ids))
     return {r["step_id"] for r in rows}
+
+
+async def provider_ids(conn: asyncpg.Connection | asyncpg.Pool, step_ids: Sequence[UUID]) -> dict[UUID, str]:
+    """The provider's message ids known for these steps (from its answer, a receipt or a status)."""
+    rows = await conn.fetch("SELECT step_id, provider_id FROM dispatch_attempts WHERE step_id = ANY($1::uuid[]) "
+                            "AND provider_id IS NOT NULL", list(step_ids))
+    return {r["step_id"]: r["provider_id"] for r in rows}
 
 
 async def last_sent(conn: asyncpg.Connection, channel: str,

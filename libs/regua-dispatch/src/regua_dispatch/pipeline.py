@@ -7,8 +7,11 @@
 2. call the provider for the rest, concurrently, each with its step id as idempotency key;
 3. in one transaction: record the outcomes and their events (outbox).
 
-A crash between 2 and 3 leaves intents unconfirmed: the redelivered command is sent again with the same
-idempotency key and the provider, which already has it, answers with the first message's id."""
+A crash between 2 and 3 leaves intents unconfirmed ('sending'). Not every provider dedupes on the idempotency
+key, so a redelivered unconfirmed step is settled before anything else (doubt.settle): confirmed as sent when a
+receipt named it or the provider's lookup finds it, sent (through every check) only when the provider says it
+never got it, left unconfirmed after a bounded wait on a provider with no lookup. A call of the batch itself
+that got no answer (a timeout) is settled the same way, never simply repeated."""
 
 import asyncio
 import collections
@@ -17,6 +20,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -26,11 +30,11 @@ from prometheus_client import Counter
 from regua_compliance import ContactPolicy, PastContact
 from regua_contracts import topics
 from regua_contracts.contacts import CONTACT_REQUESTED, ContactRequested, Recipient, step_label
-from regua_dispatch import cases, events, facts, holds, ledger
+from regua_dispatch import cases, doubt, events, facts, holds, ledger
 from regua_dispatch.cases import install_case_states
 from regua_dispatch.clock import follow_clock
 from regua_dispatch.ledger import Claim, Intent, Outcome
-from regua_dispatch.provider import ProviderUnavailable
+from regua_dispatch.provider import Calling, ProviderInDoubt, ProviderUnavailable
 from regua_platform import outbox
 from regua_platform.clock import Clock, observe
 from regua_platform.kafka import Delivery, Rejection, subscribe
@@ -41,7 +45,8 @@ log = logging.getLogger(__name__)
 MESSAGES = Counter("regua_dispatch_messages_total", "Contact outcomes of the text dispatchers",
                    ["channel", "step", "outcome"])
 UNCONFIRMED = Counter("regua_dispatch_unconfirmed_retries_total",
-                      "Steps sent again because a process died before confirming them", ["channel"])
+                      "Steps found unconfirmed after a crash or a failed call, settled before any second send",
+                      ["channel"])
 
 
 @dataclass(frozen=True)
@@ -63,8 +68,15 @@ class Failed:
     contact_invalid: bool = False
 
 
+Result = Sent | Failed | ProviderUnavailable
+
+
 class ChannelAdapter(Protocol):
     channel: str
+
+    @property
+    def look_up(self) -> doubt.LookUp | None:
+        """The provider's lookup by our reference (the step id); None when it has none (its statuses tell)."""
 
     def address_key(self, command: ContactRequested) -> str | None:
         """The key replies come back under (phone key); None: the debtor has no address on this channel."""
@@ -72,17 +84,21 @@ class ChannelAdapter(Protocol):
     async def compose(self, conn: asyncpg.Connection, commands: Sequence[ContactRequested],
                       at: datetime) -> dict[UUID, Message | Failed]: ...
 
-    async def send(self, command: ContactRequested, message: Message) -> Sent | Failed:
-        """Raises ProviderUnavailable when every try failed for a reason worth retrying."""
+    async def send(self, command: ContactRequested, message: Message, calling: Calling) -> Sent | Failed:
+        """``calling``: awaited just before the first request leaves (ProviderClient.post). Raises
+        ProviderUnavailable when every try failed for a reason worth retrying, ProviderInDoubt when a try may
+        have been taken and nothing told whether it was."""
 
 
 class Dispatcher:
     def __init__(self, pool: asyncpg.Pool, adapter: ChannelAdapter, clock: Clock, concurrency: int,
-                 policy: ContactPolicy | None = None) -> None:
+                 policy: ContactPolicy | None = None, status_wait_seconds: float = 60.0) -> None:
         self.pool = pool
         self.adapter = adapter
         self.clock = clock
         self.policy = policy or ContactPolicy()
+        self.status_wait_seconds = status_wait_seconds  # doubt.settle on a provider without lookup
+        self._calls = doubt.CallLog(pool)
         self._limit = asyncio.Semaphore(concurrency)
 
     async def handle(self, deliveries: list[Delivery[ContactRequested]]) -> list[Rejection]:
@@ -94,7 +110,7 @@ class Dispatcher:
         for command in commands:
             observe(self.clock, command.occurred_at)
         # A claim token per batch: a batch retried after an error (or redelivered to another process) takes
-        # its unconfirmed steps over and sends them again with the same idempotency key.
+        # its unconfirmed steps over, and settles them with the provider before any second send.
         unavailable = await self.dispatch(commands)
         return [Rejection(first[c.step_id].record, reason) for c, reason in unavailable]
 
@@ -113,30 +129,64 @@ class Dispatcher:
 
     async def _dispatch(self, commands: list[ContactRequested], claimer: UUID,
                         released: bool) -> list[tuple[ContactRequested, str]]:
-        messages = await self._prepare(commands, claimer, released)
-        results = await asyncio.gather(*(self._send(c, m) for c, m in messages))
-        return await self._confirm([(c, m, r) for (c, m), r in zip(messages, results, strict=True)], released)
+        ready, doubtful = await self._prepare(commands, claimer, released)
+        settled: list[tuple[ContactRequested, Message, Result]] = []
+        if doubtful:
+            again, settled = await self._settle([(c, Message({})) for c in doubtful], resend=True)
+            if again:
+                ready += (await self._prepare(again, claimer, released, claimed=True))[0]
+        results = await asyncio.gather(*(self._send(c, m) for c, m in ready))
+        done = [(c, m, r) for (c, m), r in zip(ready, results, strict=True)]
+        unanswered = [(c, m) for c, m, r in done if isinstance(r, ProviderInDoubt)]
+        if unanswered:
+            _, found = await self._settle(unanswered, resend=False)
+            done = [x for x in done if not isinstance(x[2], ProviderInDoubt)] + found
+        return await self._confirm(settled + done, released)
+
+    async def _settle(self, steps: list[tuple[ContactRequested, Message]], resend: bool
+                      ) -> tuple[list[ContactRequested], list[tuple[ContactRequested, Message, Result]]]:
+        """Steps whose provider call may have gone through: (those the provider never got, to send again when
+        ``resend``; the others with their result). Not resent here, a step the provider never got is left to
+        the next delivery (unavailable)."""
+        verdicts = await doubt.settle(self.pool, self.adapter.channel, [c.step_id for c, _ in steps],
+                                      self.adapter.look_up, self.status_wait_seconds)
+        again: list[ContactRequested] = []
+        out: list[tuple[ContactRequested, Message, Result]] = []
+        for c, m in steps:
+            v = verdicts[c.step_id]
+            if isinstance(v, doubt.Taken):
+                out.append((c, Message(m.payload, {**m.detail, "settled": v.how}), Sent(v.provider_id)))
+            elif isinstance(v, doubt.Unconfirmed):
+                out.append((c, m, Failed(v.reason)))
+            elif isinstance(v, ProviderUnavailable):
+                out.append((c, m, v))
+            elif resend:
+                again.append(c)
+            else:
+                out.append((c, m, ProviderUnavailable("the provider never got it; it is sent on the next delivery")))
+        return again, out
 
     async def _claim(self, conn: asyncpg.Connection, commands: list[ContactRequested], claimer: UUID,
-                     released: bool) -> list[ContactRequested]:
-        if released:
-            mine = await ledger.reclaim(conn, [c.step_id for c in commands], claimer)
-            return [c for c in commands if c.step_id in mine]
+                     released: bool) -> tuple[list[ContactRequested], list[ContactRequested]]:
+        """(the steps to send, those in doubt: unconfirmed before, their provider call may have gone through)."""
         channel = self.adapter.channel
-        claims = await ledger.claim(conn, [Intent(c.step_id, c.tenant_id, c.recipient.debtor_id, channel,
-                                                  c.step_key, self.adapter.address_key(c)) for c in commands],
-                                    claimer)
-        todo = [c for c in commands if claims[c.step_id] in (Claim.NEW, Claim.RETRY)]
-        retried = sum(claims[c.step_id] is Claim.RETRY for c in todo)
-        if retried:
-            UNCONFIRMED.labels(channel).inc(retried)
-        return todo
+        if released:
+            claims = await ledger.reclaim(conn, [c.step_id for c in commands], claimer)
+        else:
+            claims = await ledger.claim(conn, [Intent(c.step_id, c.tenant_id, c.recipient.debtor_id, channel,
+                                                      c.step_key, self.adapter.address_key(c)) for c in commands],
+                                        claimer)
+        doubtful = [c for c in commands if claims.get(c.step_id) is Claim.RETRY]
+        if doubtful:
+            UNCONFIRMED.labels(channel).inc(len(doubtful))
+        return [c for c in commands if claims.get(c.step_id) is Claim.NEW], doubtful
 
-    async def _prepare(self, commands: list[ContactRequested], claimer: UUID,
-                       released: bool) -> list[tuple[ContactRequested, Message]]:
+    async def _prepare(self, commands: list[ContactRequested], claimer: UUID, released: bool,
+                       claimed: bool = False) -> tuple[list[tuple[ContactRequested, Message]], list[ContactRequested]]:
+        """Claims (unless ``claimed``) and screens: (the messages to send now, the steps in doubt)."""
         channel, at = self.adapter.channel, self.clock.now()
         async with self.pool.acquire() as conn, conn.transaction():
-            todo = await self._claim(conn, commands, claimer, released)
+            todo, doubtful = (commands, []) if claimed else await self._claim(conn, commands, claimer, released)
             verdicts = await gate(conn, channel, todo, at, self.policy)
             finished: list[tuple[ContactRequested, Outcome]] = []
             allowed: list[ContactRequested] = []
@@ -161,16 +211,16 @@ class Dispatcher:
                     ready.append((c, message))
             await holds.hold(conn, channel, held, at)
             await self._record(conn, finished, at)
-        return ready
+        return ready, doubtful
 
-    async def _send(self, command: ContactRequested, message: Message) -> Sent | Failed | ProviderUnavailable:
+    async def _send(self, command: ContactRequested, message: Message) -> Result:
         async with self._limit:
             try:
-                return await self.adapter.send(command, message)
+                return await self.adapter.send(command, message, partial(self._calls.calling, command.step_id))
             except ProviderUnavailable as exc:
                 return exc
 
-    async def _confirm(self, results: list[tuple[ContactRequested, Message, Sent | Failed | ProviderUnavailable]],
+    async def _confirm(self, results: list[tuple[ContactRequested, Message, Result]],
                        released: bool = False) -> list[tuple[ContactRequested, str]]:
         at = self.clock.now()
         unavailable = [(c, str(r)) for c, _, r in results if isinstance(r, ProviderUnavailable)]
@@ -192,7 +242,7 @@ class Dispatcher:
                                                      c.recipient.debtor_id, r.reason, True, at))
             if unavailable:
                 # The next delivery (a replay from the dead-letter topic, or the release loop once the lease
-                # ends) may send again, same idempotency key.
+                # ends) settles them with the provider, and sends again only what it never got.
                 await ledger.release(conn, [c.step_id for c, _ in unavailable])
                 if not released:
                     await outbox.add(conn, [events.attempted(c, "failed", f"dead-lettered: {why}", at)

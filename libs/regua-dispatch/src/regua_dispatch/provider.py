@@ -3,6 +3,12 @@ provider's rate limit, the step id as ``Idempotency-Key`` on every try, and retr
 backoff and jitter for what is worth retrying (no connection, timeouts, 429 and 5xx answers, honouring
 Retry-After). After the last try the call raises ProviderUnavailable and the command is dead-lettered.
 
+Not every provider honours the key, so a try is never simply repeated when the previous one may have been
+taken: after a timeout or a connection lost once the request was out, the caller's ``look_up`` asks the
+provider by our reference first (its answer stands if it has the message); a channel without such a lookup
+gets ProviderInDoubt instead of a second try. An error answer (429, 5xx) or a connection never made is the
+provider saying it took nothing: those are tried again.
+
 aiohttp rather than httpx here: on this kind of machine httpx's async client spends about 2 ms of CPU
 per request and tops out near 300 requests/s, aiohttp about 0.25 ms (docs/PERFORMANCE.md)."""
 
@@ -10,6 +16,7 @@ import asyncio
 import json
 import logging
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +33,11 @@ REQUESTS = Counter("regua_dispatch_provider_requests_total", "Calls to channel p
 
 class ProviderUnavailable(TransientError):
     """Every try failed for a reason worth retrying."""
+
+
+class ProviderInDoubt(ProviderUnavailable):
+    """A try may have been taken (no answer came back) and nothing could tell whether it was: never sent again
+    blindly. The pipeline settles it (pipeline.Dispatcher._resolve); left unsettled it is unavailable."""
 
 
 class ProviderRejected(Exception):
@@ -60,6 +72,14 @@ class RetryPolicy:
         return max(backoff, retry_after or 0.0)
 
 
+#: Asks the provider whether it has the message (by our reference): its answer, or None when it has not.
+LookUp = Callable[[], Awaitable["ProviderResponse | None"]]
+#: Awaited just before a send's first request leaves.
+Calling = Callable[[], Awaitable[None]]
+#: The request never left: nothing can have been taken.
+NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
+
+
 def _retry_after(headers: Any) -> float | None:
     try:
         return float(headers.get("Retry-After", ""))
@@ -78,7 +98,8 @@ class ProviderClient:
         self._timeout = timeout_seconds
         self._connections = connections
         self._session: aiohttp.ClientSession | None = None
-        self._counted = {r: REQUESTS.labels(channel, r) for r in ("ok", "retry", "rejected", "unavailable")}
+        self._counted = {r: REQUESTS.labels(channel, r) for r in ("ok", "retry", "rejected", "unavailable",
+                                                                   "in-doubt", "found")}
 
     async def start(self) -> None:
         """Opens the session (it must be created inside the running event loop)."""
@@ -92,39 +113,87 @@ class ProviderClient:
         if self._session is not None:
             await self._session.close()
 
-    async def post(self, path: str, payload: dict[str, Any], idempotency_key: str) -> ProviderResponse:
-        assert self._session is not None, "start() the client first"
-        url = f"{self.base_url}{path}"
+    async def post(self, path: str, payload: dict[str, Any], idempotency_key: str,
+                   look_up: LookUp | None = None, calling: Calling | None = None) -> ProviderResponse:
+        """Sends once; tries again only what the provider surely did not take, or what ``look_up`` says it has
+        not. ``calling`` is awaited once, just before the first request leaves (after the rate limit): the
+        caller commits that the provider may have it from now on. Raises ProviderInDoubt when a try may have
+        been taken and nothing tells."""
         data = json.dumps(payload, ensure_ascii=False).encode()  # once, whatever the number of tries
         headers = {"Idempotency-Key": idempotency_key, "Content-Type": "application/json"}
+        in_doubt = False
         last = "no try made"
         retry_after: float | None = None
         for attempt in range(self.retry.attempts):
             if attempt:
                 await asyncio.sleep(self.retry.delay(attempt - 1, retry_after))
                 retry_after = None
-            await self.bucket.acquire()
-            try:
-                async with self._session.post(url, data=data, headers=headers) as r:
-                    raw = await r.read()
-                    status, retry_after = r.status, _retry_after(r.headers)
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                last = f"{type(exc).__name__}: {exc}"[:300]
-                self._counted["retry"].inc()
-                continue
-            body = _json(raw)
-            if status < 300:
-                self._counted["ok"].inc()
-                return ProviderResponse(status, body)
-            if status == 429 or status >= 500:
-                last = f"HTTP {status}"
-                self._counted["retry"].inc()
-                continue
-            self._counted["rejected"].inc()
-            raise ProviderRejected(status, body)
-        self._counted["unavailable"].inc()
-        log.warning("provider unavailable", extra={"channel": self.channel, "tries": self.retry.attempts,
-                                                   "last": last})
+            if in_doubt:
+                if look_up is None:
+                    break
+                try:
+                    found = await look_up()
+                except ProviderUnavailable:
+                    break
+                if found is not None:
+                    self._counted["found"].inc()
+                    return found
+                in_doubt = False  # the provider says it has not got it: sending again is safe
+            result = await self._try("POST", path, data, headers, calling=calling)
+            calling = None
+            if isinstance(result, ProviderResponse):
+                return result
+            last, retry_after, in_doubt = result
+        return self._give_up(last, in_doubt)
+
+    async def get(self, path: str, params: dict[str, str]) -> ProviderResponse:
+        """A query (safe to repeat): tried like a send, raises ProviderUnavailable after the last try."""
+        last = "no try made"
+        retry_after: float | None = None
+        for attempt in range(self.retry.attempts):
+            if attempt:
+                await asyncio.sleep(self.retry.delay(attempt - 1, retry_after))
+            result = await self._try("GET", path, None, {}, params)
+            if isinstance(result, ProviderResponse):
+                return result
+            last, retry_after, _ = result
+        return self._give_up(last, False)
+
+    async def _try(self, method: str, path: str, data: bytes | None, headers: dict[str, str],
+                   params: dict[str, str] | None = None,
+                   calling: Calling | None = None) -> ProviderResponse | tuple[str, float | None, bool]:
+        """One try: the answer, or (why it failed, Retry-After, whether the provider may have taken it).
+        Raises ProviderRejected for a refusal."""
+        assert self._session is not None, "start() the client first"
+        await self.bucket.acquire()
+        if calling is not None:
+            await calling()
+        try:
+            async with self._session.request(method, f"{self.base_url}{path}", data=data, headers=headers,
+                                             params=params) as r:
+                raw = await r.read()
+                status, retry_after = r.status, _retry_after(r.headers)
+        except NOT_SENT as exc:
+            self._counted["retry"].inc()
+            return f"{type(exc).__name__}: {exc}"[:300], None, False
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            self._counted["retry"].inc()
+            return f"{type(exc).__name__}: {exc}"[:300], None, True
+        body = _json(raw)
+        if status < 300:
+            self._counted["ok"].inc()
+            return ProviderResponse(status, body)
+        if status == 429 or status >= 500:
+            self._counted["retry"].inc()
+            return f"HTTP {status}", retry_after, False
+        self._counted["rejected"].inc()
+        raise ProviderRejected(status, body)
+
+    def _give_up(self, last: str, in_doubt: bool) -> ProviderResponse:
+        self._counted["in-doubt" if in_doubt else "unavailable"].inc()
+        log.warning("provider unavailable", extra={"channel": self.channel, "in_doubt": in_doubt, "last": last})
+        if in_doubt:
+            raise ProviderInDoubt(f"{self.channel} provider gave no answer and may have taken the message: {last}")
         raise ProviderUnavailable(f"{self.channel} provider unavailable after {self.retry.attempts} tries: {last}")
 
 

@@ -12,6 +12,13 @@ Numbers ending in 0000 are unreachable (SMS receipt 'failed' invalid_number; Wha
 131026); SMS numbers ending in 9999 are refused at once (400 invalid_number). Test controls under /_sink:
 faults (answer 5xx for a number), hold (record a message, then answer late: a crash window), inbound
 messages, and per-key request counts.
+
+Not every real provider honours Idempotency-Key: ``--no-dedupe`` (or POST /_sink/{channel}/dedupe
+{"on": false}) makes a channel send every request it accepts, and GET /_sink/{channel}/references counts the
+send calls per our reference (SMS ``reference``, WhatsApp ``biz_opaque_callback_data``). The SMS gateway also
+answers a status lookup by that reference, as real gateways do: GET /sms/v1/messages?reference=<step id>
+-> 200 {"messages": [{"id": "sms_...", "reference": "...", "status": "queued"}]} (empty when it has none).
+The Cloud API has no such lookup; only its status webhooks echo biz_opaque_callback_data.
 """
 
 import argparse
@@ -28,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aiohttp import ClientSession, ClientTimeout, web
+from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
 SMS_ROUTE = "/sms/v1/messages"
 # Builds a new message's answer: (HTTP status, body, the line to record or None when refused).
@@ -64,6 +71,10 @@ class Channel:
     pending: list[dict[str, Any]] = field(default_factory=list)  # receipts/statuses to post
     faults: dict[str, int] = field(default_factory=dict)  # number -> HTTP status to answer
     holds: dict[str, float] = field(default_factory=dict)  # number -> seconds to wait before answering
+    dedupe: bool = True  # honour Idempotency-Key (some real providers do not)
+    calls: Counter[str] = field(default_factory=Counter)  # send calls by our reference
+    sent: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # accepted messages by our reference
+    lookups: Counter[str] = field(default_factory=Counter)  # status lookups by our reference
 
 
 class ProviderSink:
@@ -81,6 +92,9 @@ class ProviderSink:
         app.router.add_post("/_sink/{channel}/faults", self.set_fault)
         app.router.add_post("/_sink/{channel}/holds", self.set_hold)
         app.router.add_get("/_sink/{channel}/requests", self.request_counts)
+        app.router.add_get(SMS_ROUTE, self.sms_lookup)
+        app.router.add_post("/_sink/{channel}/dedupe", self.set_dedupe)
+        app.router.add_get("/_sink/{channel}/references", self.reference_counts)
         app.on_startup.append(self._start)
         app.on_cleanup.append(self._stop)
         return app
@@ -96,21 +110,25 @@ class ProviderSink:
 
     # --- sending ---------------------------------------------------------------------------------------
 
-    async def _accept(self, request: web.Request, channel: Channel, to: str, build: Build) -> web.Response:
+    async def _accept(self, request: web.Request, channel: Channel, to: str, reference: str,
+                      build: Build) -> web.Response:
         """Auth, faults, the idempotency key, recording, holds: what both APIs share."""
         if request.headers.get("Authorization") != f"Bearer {channel.token}":
             return web.json_response({"error": {"code": "unauthorized", "message": "bad token"}}, status=401)
         key = request.headers.get("Idempotency-Key") or uuid.uuid4().hex
         channel.requests[key] += 1
+        channel.calls[reference] += 1
         if to in channel.faults:
             return web.json_response({"error": {"code": "unavailable"}}, status=channel.faults[to])
-        if key in channel.answers:
+        if channel.dedupe and key in channel.answers:
             status, body = channel.answers[key]
             return web.json_response(body, status=200 if status < 300 else status,
                                      headers={"Idempotent-Replayed": "true"})
         status, body, record = build()
         channel.answers[key] = (status, body)
         if record is not None:
+            channel.sent.setdefault(reference, []).append({"id": record["id"], "reference": reference,
+                                                           "status": "queued"})
             self._out.write(json.dumps({"channel": channel.name, "key": key, "at": time.time(), **record},
                                        ensure_ascii=False) + "\n")
         hold = channel.holds.pop(to, 0.0)
@@ -137,7 +155,16 @@ class ProviderSink:
                 "id": message_id, "to": to, "text": payload["text"], "reference": payload.get("reference"),
                 "encoding": payload.get("encoding"), "segments": payload.get("segments")}
 
-        return await self._accept(request, channel, to, build)
+        return await self._accept(request, channel, to, str(payload.get("reference") or ""), build)
+
+    async def sms_lookup(self, request: web.Request) -> web.Response:
+        """The gateway's messages carrying our reference (a real gateway's status query)."""
+        channel = self.channels["sms"]
+        if request.headers.get("Authorization") != f"Bearer {channel.token}":
+            return web.json_response({"error": {"code": "unauthorized", "message": "bad token"}}, status=401)
+        reference = request.query.get("reference", "")
+        channel.lookups[reference] += 1
+        return web.json_response({"messages": channel.sent.get(reference, [])})
 
     async def whatsapp_send(self, request: web.Request) -> web.Response:
         payload = await request.json()
@@ -165,7 +192,7 @@ class ProviderSink:
                 "language": (template.get("language") or {}).get("code"), "parameters": parameters,
                 "text": (payload.get("text") or {}).get("body")}
 
-        return await self._accept(request, channel, to, build)
+        return await self._accept(request, channel, to, str(payload.get("biz_opaque_callback_data") or ""), build)
 
     # --- reporting back ----------------------------------------------------------------------------------
 
@@ -188,7 +215,7 @@ class ProviderSink:
             async with self._session.post(channel.webhook + path, data=raw, headers={
                     "Content-Type": "application/json", **signed}) as r:
                 return r.status if r.status < 500 else 0
-        except (OSError, TimeoutError):
+        except (OSError, TimeoutError, ClientError):  # a receiver killed mid-request: posted again next period
             return 0
 
     async def inject_inbound(self, request: web.Request) -> web.Response:
@@ -228,6 +255,16 @@ class ProviderSink:
 
     async def request_counts(self, request: web.Request) -> web.Response:
         return web.json_response(dict(self.channels[request.match_info["channel"]].requests))
+
+    async def set_dedupe(self, request: web.Request) -> web.Response:
+        channel, body = self.channels[request.match_info["channel"]], await request.json()
+        channel.dedupe = bool(body["on"])
+        return web.json_response({"dedupe": channel.dedupe})
+
+    async def reference_counts(self, request: web.Request) -> web.Response:
+        """Send calls and status lookups per reference: {"calls": {ref: n}, "lookups": {ref: n}}."""
+        channel = self.channels[request.match_info["channel"]]
+        return web.json_response({"calls": dict(channel.calls), "lookups": dict(channel.lookups)})
 
 
 def _whatsapp_problem(payload: dict[str, Any]) -> str:
@@ -273,10 +310,12 @@ def main() -> None:
     parser.add_argument("--whatsapp-secret", default="local-whatsapp-app-secret")
     parser.add_argument("--whatsapp-webhook", default=None, help="the WhatsApp dispatcher's webhook URL")
     parser.add_argument("--report-every", type=float, default=0.2, help="seconds between receipt batches")
+    parser.add_argument("--no-dedupe", action="store_true", help="ignore Idempotency-Key: send every request")
     args = parser.parse_args()
-    sink = ProviderSink(args.out, Channel("sms", args.sms_token, args.sms_secret, args.sms_webhook),
-                        Channel("whatsapp", args.whatsapp_token, args.whatsapp_secret, args.whatsapp_webhook),
-                        args.report_every)
+    dedupe = not args.no_dedupe
+    sink = ProviderSink(args.out, Channel("sms", args.sms_token, args.sms_secret, args.sms_webhook, dedupe=dedupe),
+                        Channel("whatsapp", args.whatsapp_token, args.whatsapp_secret, args.whatsapp_webhook,
+                                dedupe=dedupe), args.report_every)
     web.run_app(sink.app(), host="127.0.0.1", port=args.port, access_log=None, print=None)
 
 

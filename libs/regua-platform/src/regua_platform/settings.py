@@ -144,6 +144,10 @@ class Settings(BaseSettings):
     outbox_retention_hours: float = 168.0
     outbox_prune_seconds: float = 300.0  # how often published events past their retention are deleted
     email_unconfirmed_after_seconds: float = 120.0  # a 'sending' e-mail nobody confirmed this long is resolved
+    # --- Each text contact once, with a provider that does not dedupe (libs/regua-dispatch doubt.py) ---
+    #: A send that may have gone through (crash before its confirmation, timeout) on a provider without a lookup
+    #: by our reference (WhatsApp) waits this long for a status webhook naming it; then unconfirmed, not resent.
+    provider_status_wait_seconds: float = 60.0
     # --- Operators (staff tokens, X-Staff-Token) and request limits (regua_platform.staff, .ratelimit) ---
     staff_token_secret: str = "change-me-staff-token-secret"  # signs staff tokens
     staff_token_hours: float = 12.0  # default lifetime of an issued staff token

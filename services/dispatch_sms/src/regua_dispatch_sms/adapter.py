@@ -7,6 +7,11 @@ SMS gateways):
     -> 201 {"id": "sms_...", "status": "queued"}  (the same key again: 200 and the same id, nothing sent)
     -> 400 {"error": {"code": "invalid_number", "message": "..."}}
 
+    GET {REGUA_SMS_PROVIDER_URL}/v1/messages?reference=<step id>   (the gateway's status lookup)
+    -> 200 {"messages": [{"id": "sms_...", "reference": "<step id>", "status": "delivered"}]}  (empty: none)
+
+Not every gateway honours Idempotency-Key: a send that may have gone through (a crash before its
+confirmation, a timeout) is looked up by reference before any second send (regua_dispatch.doubt).
 Receipts and replies come back by webhook (api.py)."""
 
 from collections.abc import Sequence
@@ -18,7 +23,7 @@ import asyncpg
 from regua_contracts.contacts import AGREEMENT_TEMPLATE, NEGOTIATION_TEMPLATE, ContactRequested
 from regua_dispatch.phones import phone_key
 from regua_dispatch.pipeline import Failed, Message, Sent
-from regua_dispatch.provider import ProviderClient, ProviderRejected
+from regua_dispatch.provider import Calling, ProviderClient, ProviderRejected, ProviderResponse, ProviderUnavailable
 from regua_dispatch.registry import TemplateRegistry
 from regua_dispatch.templates import (
     BUREAU_NOTICE_TEMPLATE,
@@ -79,6 +84,16 @@ class SmsAdapter:
         self.client = client
         self.registry = registry
         self.sender_id = sender_id
+        self.look_up = self.find
+
+    async def find(self, step_id: UUID) -> str | None:
+        """The id of the gateway's message carrying this step as reference, None when it has none."""
+        try:
+            response = await self.client.get("/v1/messages", {"reference": str(step_id)})
+        except ProviderRejected as exc:
+            raise ProviderUnavailable(f"SMS status lookup refused: HTTP {exc.status}") from exc
+        found = [m for m in response.body.get("messages", []) if m.get("reference") == str(step_id)]
+        return str(found[0]["id"]) if found else None
 
     def address_key(self, command: ContactRequested) -> str | None:
         return phone_key(command.recipient.phone) if command.recipient.phone else None
@@ -101,11 +116,16 @@ class SmsAdapter:
             )
         return out
 
-    async def send(self, command: ContactRequested, message: Message) -> Sent | Failed:
+    async def send(self, command: ContactRequested, message: Message, calling: Calling) -> Sent | Failed:
         try:
-            response = await self.client.post("/v1/messages", message.payload, str(command.step_id))
+            response = await self.client.post("/v1/messages", message.payload, str(command.step_id),
+                                              look_up=lambda: self._found(command.step_id), calling=calling)
         except ProviderRejected as exc:
             error = exc.error
             code = str(error.get("code", f"http_{exc.status}"))
             return Failed(f"{code}: {error.get('message', '')}".rstrip(": "), contact_invalid=code in INVALID_NUMBER)
         return Sent(str(response.body["id"]))
+
+    async def _found(self, step_id: UUID) -> ProviderResponse | None:
+        found = await self.find(step_id)
+        return ProviderResponse(200, {"id": found}) if found is not None else None

@@ -29,7 +29,7 @@ async def _wire(runtime: Runtime) -> None:
     clock = service_clock(s.clock_mode)
     runtime.extras.update(clock=clock, templates=registry)
     dispatcher = Dispatcher(runtime.pool, SmsAdapter(client, registry, s.sms_sender_id), clock,
-                            s.dispatch_concurrency)
+                            s.dispatch_concurrency, status_wait_seconds=s.provider_status_wait_seconds)
     install_tenant_directory(runtime)
     install_contact_facts(runtime, "sms")
     install_dispatcher(runtime, dispatcher)

@@ -8,7 +8,12 @@
     -> 200 {"messaging_product": "whatsapp", "contacts": [...], "messages": [{"id": "wamid..."}]}
 
 Inside the 24-hour window the same body goes as ``"type": "text"``. The step id rides as the
-Idempotency-Key header and as biz_opaque_callback_data, which status webhooks echo."""
+Idempotency-Key header and as biz_opaque_callback_data, which status webhooks echo.
+
+The Cloud API does not dedupe on that header and has no lookup by our reference: a send that may have gone
+through (a crash before its confirmation, a timeout) is never repeated; the status webhooks that echo
+biz_opaque_callback_data settle it, or it is left unconfirmed after REGUA_PROVIDER_STATUS_WAIT_SECONDS
+(regua_dispatch.doubt)."""
 
 from collections.abc import Sequence
 from datetime import datetime
@@ -21,7 +26,7 @@ from regua_contracts.contacts import ContactRequested
 from regua_dispatch import inbound
 from regua_dispatch.phones import digits, phone_key
 from regua_dispatch.pipeline import Failed, Message, Sent
-from regua_dispatch.provider import ProviderClient, ProviderRejected
+from regua_dispatch.provider import Calling, ProviderClient, ProviderRejected
 from regua_dispatch.registry import TemplateRegistry
 from regua_dispatch.templates import MessageTemplate, TemplateRejected, parameters, render, values
 from regua_dispatch_whatsapp.window import inside_window
@@ -41,6 +46,7 @@ def check_template(template: MessageTemplate) -> None:
 
 class WhatsAppAdapter:
     channel = "whatsapp"
+    look_up = None  # no lookup by our reference: status webhooks tell
 
     def __init__(self, client: ProviderClient, registry: TemplateRegistry, path: str) -> None:
         self.client = client
@@ -78,9 +84,9 @@ class WhatsAppAdapter:
                 }}, {"template": template.name, "kind": "template", "provider_template": template.provider_template})
         return out
 
-    async def send(self, command: ContactRequested, message: Message) -> Sent | Failed:
+    async def send(self, command: ContactRequested, message: Message, calling: Calling) -> Sent | Failed:
         try:
-            response = await self.client.post(self.path, message.payload, str(command.step_id))
+            response = await self.client.post(self.path, message.payload, str(command.step_id), calling=calling)
         except ProviderRejected as exc:
             error = exc.error
             return Failed(f"{error.get('code', exc.status)}: {error.get('message', '')}".rstrip(": "))

@@ -30,7 +30,8 @@ async def _wire(runtime: Runtime) -> None:
     clock = service_clock(s.clock_mode)
     runtime.extras.update(clock=clock, templates=registry)
     adapter = WhatsAppAdapter(client, registry, f"/{s.whatsapp_api_version}/{s.whatsapp_phone_number_id}/messages")
-    dispatcher = Dispatcher(runtime.pool, adapter, clock, s.dispatch_concurrency)
+    dispatcher = Dispatcher(runtime.pool, adapter, clock, s.dispatch_concurrency,
+                            status_wait_seconds=s.provider_status_wait_seconds)
     install_tenant_directory(runtime)
     install_contact_facts(runtime, "whatsapp")
     install_dispatcher(runtime, dispatcher)
