@@ -44,6 +44,7 @@ REGUA_METRICS = {
     "regua_email_unconfirmed_retries_total",
     "regua_dispatch_messages_total",
     "regua_dispatch_unconfirmed_retries_total",
+    "regua_dispatch_in_doubt_total",  # text steps in doubt settled before a second provider call
     "regua_dispatch_provider_requests_total",
     "regua_dispatch_webhook_items_total",
     "regua_phone_calls_total",

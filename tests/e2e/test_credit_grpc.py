@@ -225,7 +225,7 @@ def test_metrics_count_calls_by_method_and_code(stack: LocalStack) -> None:
 def slow_credit(stack: LocalStack) -> Iterator[tuple[Service, str]]:
     """A second credit process with the test hooks on (the stack's own never honours the delay header)."""
     grpc_port = free_port()
-    env = {**stack.env(), "REGUA_CREDIT_TEST_HOOKS": "true", "REGUA_CREDIT_GRPC_PORT": str(grpc_port)}
+    env = {**stack.service_env("credit"), "REGUA_CREDIT_TEST_HOOKS": "true", "REGUA_CREDIT_GRPC_PORT": str(grpc_port)}
     service = Service.python_module("credit-test-hooks", "regua_credit", free_port(), env, stack.workdir / "logs")
     service.start()
     try:

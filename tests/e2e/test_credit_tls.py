@@ -55,7 +55,7 @@ def tls_credit(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> I
     _certificate(certs, "server", ca)
     _certificate(certs, "ruler", ca)
     grpc_port = free_port()
-    env = {**stack.env(), "REGUA_CREDIT_GRPC_PORT": str(grpc_port),
+    env = {**stack.service_env("credit"), "REGUA_CREDIT_GRPC_PORT": str(grpc_port),
            "REGUA_CREDIT_GRPC_TLS_CERT": str(certs / "server.crt"),
            "REGUA_CREDIT_GRPC_TLS_KEY": str(certs / "server.key"),
            "REGUA_CREDIT_GRPC_TLS_CLIENT_CA": str(certs / "ca.crt")}

@@ -2,6 +2,7 @@
 metrics, error mapping (the real service is exercised in tests/e2e/test_credit_grpc.py)."""
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -15,6 +16,8 @@ from regua.credit.v1 import credit_analysis_pb2 as pb
 from regua.credit.v1 import credit_analysis_pb2_grpc as pb_grpc
 
 from regua_credit_client import Behavior, CircuitBreaker, CreditClient, InvalidRequest, Segment
+from regua_platform.service_tokens import TokenIssuer, TokenVerifier
+from regua_platform.signing import new_key_pair, signer_from, verifier_from
 from regua_platform.telemetry import configure_tracing
 
 
@@ -80,12 +83,19 @@ async def test_answers_carry_the_tenant_and_become_dataclasses(fake: tuple[Scrip
     servicer, target = fake
     debtor = uuid.uuid4()
     configure_tracing("credit-client-test", None)  # a real tracer provider, as every service has
-    async with CreditClient(target) as client:
+    private, public = new_key_pair()
+    signer = signer_from("ruler", private)
+    assert signer is not None
+    async with CreditClient(target, credentials=TokenIssuer(signer)) as client:
         profile = await client.debtor_profile("tn_a", debtor)
     assert (profile.debtor_id, profile.behavior, profile.segment, profile.score) == (
         debtor, Behavior.ALWAYS_LATE, Segment.FIRM, 270)
     assert profile.paid_late == 3 and profile.reasons[0].code == "days_late" and not profile.fallback
-    assert servicer.calls[0][1]["x-tenant-id"] == "tn_a"
+    # The tenant travels inside the caller's signed token, never as a header of its own the server would trust.
+    assert "x-tenant-id" not in servicer.calls[0][1]
+    claims = TokenVerifier(verifier_from(json.dumps({"ruler": public})), ["ruler"]).from_metadata(
+        servicer.calls[0][1]["authorization"])
+    assert (claims.service, claims.tenant) == ("ruler", "tn_a")
     assert "traceparent" in servicer.calls[0][1]  # the client span's context travels with the call
 
 

@@ -122,6 +122,10 @@ class LocalStack:
             **self.extra_env,
         }
 
+    def service_env(self, service: str) -> dict[str, str]:
+        """The environment of one of the stack's services (``credit``, ...): the shared one and its signing key."""
+        return {**self.env(), "REGUA_SIGNING_KEY": self.signing_keys[service][0]}
+
     def signer(self, name: str) -> Signer:
         """Signs as service ``name`` (tests producing what that service would, or forging it)."""
         signer = signer_from(name, self.signing_keys[name][0])
@@ -132,15 +136,16 @@ class LocalStack:
                       module: str | None = None) -> Service:
         """Starts (or restarts, on its old port) a service; ``module`` runs another replica under ``name``."""
         port = port or self.service_port(name)
-        env = self.env()
-        env["REGUA_SIGNING_KEY"] = self.signing_keys[name][0]
+        module = module or SERVICES[name]
+        # A replica (ruler-2) is the same service: it signs with that service's key.
+        env = self.service_env(next((s for s, m in SERVICES.items() if m == module), name))
         if name == "dispatch-email":
             env["REGUA_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
         if name == "negotiation":
             env["REGUA_NEGOTIATION_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
         if name == "credit":
             env["REGUA_CREDIT_GRPC_PORT"] = str(self.grpc_port(name))
-        service = Service.python_module(name, module or SERVICES[name], port, env, self.workdir / "logs")
+        service = Service.python_module(name, module, port, env, self.workdir / "logs")
         service.start()
         self.services[name] = service
         if wait:
