@@ -25,6 +25,9 @@ from typing import Any, Protocol
 from uuid import UUID
 
 import asyncpg
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import SpanKind
 from prometheus_client import Counter
 
 from regua_compliance import ContactPolicy, PastContact
@@ -42,6 +45,7 @@ from regua_platform.outbox import OutboxMessage
 from regua_platform.service import Runtime
 
 log = logging.getLogger(__name__)
+_tracer = trace.get_tracer(__name__)
 MESSAGES = Counter("regua_dispatch_messages_total", "Contact outcomes of the text dispatchers",
                    ["channel", "step", "outcome"])
 UNCONFIRMED = Counter("regua_dispatch_unconfirmed_retries_total",
@@ -100,6 +104,7 @@ class Dispatcher:
         self.status_wait_seconds = status_wait_seconds  # doubt.settle on a provider without lookup
         self._calls = doubt.CallLog(pool)
         self._limit = asyncio.Semaphore(concurrency)
+        self._traces: dict[UUID, Context] = {}  # the context of each command being dispatched, by step id
 
     async def handle(self, deliveries: list[Delivery[ContactRequested]]) -> list[Rejection]:
         """The subscriber's batch handler; commands whose provider stayed unavailable are dead-lettered."""
@@ -111,7 +116,12 @@ class Dispatcher:
             observe(self.clock, command.occurred_at)
         # A claim token per batch: a batch retried after an error (or redelivered to another process) takes
         # its unconfirmed steps over, and settles them with the provider before any second send.
-        unavailable = await self.dispatch(commands)
+        self._traces.update((step_id, d.context) for step_id, d in first.items())
+        try:
+            unavailable = await self.dispatch(commands)
+        finally:
+            for step_id in first:
+                self._traces.pop(step_id, None)
         return [Rejection(first[c.step_id].record, reason) for c, reason in unavailable]
 
     async def dispatch(self, commands: list[ContactRequested]) -> list[tuple[ContactRequested, str]]:
@@ -214,11 +224,20 @@ class Dispatcher:
         return ready, doubtful
 
     async def _send(self, command: ContactRequested, message: Message) -> Result:
+        # The provider call is a child of the command's consumer span: the invoice's trace ends at the provider.
         async with self._limit:
-            try:
-                return await self.adapter.send(command, message, partial(self._calls.calling, command.step_id))
-            except ProviderUnavailable as exc:
-                return exc
+            with _tracer.start_as_current_span(
+                    f"{self.adapter.channel} provider send", context=self._traces.get(command.step_id),
+                    kind=SpanKind.CLIENT, attributes={"regua.channel": self.adapter.channel,
+                                                      "regua.step_key": step_label(command.step_key)}) as span:
+                result: Result
+                try:
+                    result = await self.adapter.send(command, message,
+                                                     partial(self._calls.calling, command.step_id))
+                except ProviderUnavailable as exc:
+                    result = exc
+                span.set_attribute("regua.outcome", type(result).__name__)
+                return result
 
     async def _confirm(self, results: list[tuple[ContactRequested, Message, Result]],
                        released: bool = False) -> list[tuple[ContactRequested, str]]:

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, TypeVar
 
@@ -25,7 +26,9 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
-from opentelemetry import trace
+from opentelemetry import propagate, trace
+from opentelemetry.context import Context
+from opentelemetry.trace import Span, SpanKind
 from prometheus_client import REGISTRY, Counter
 from pydantic import TypeAdapter, ValidationError
 
@@ -60,9 +63,27 @@ TRANSIENT = (*RETRYABLE_INFRA, TransientError)
 
 @dataclass(frozen=True)
 class Delivery(Generic[E]):
+    """A parsed record and its consumer span, a child of the producer's context (its traceparent header)."""
+
     event: E
     record: ConsumerRecord[bytes, bytes]
     headers: dict[str, str] = field(default_factory=dict)
+    span: Span = trace.INVALID_SPAN
+
+    def traced(self) -> AbstractContextManager[Span]:
+        """Makes the record's span current: what a batch handler writes for this record (outbox rows, queries)
+        continues the record's trace. A batch of one is handled under its span already."""
+        return trace.use_span(self.span, end_on_exit=False)
+
+    @property
+    def context(self) -> Context:
+        return trace.set_span_in_context(self.span)
+
+    def trace_headers(self) -> dict[str, str]:
+        """The record's span as W3C headers: for rows of many records written together (OutboxMessage.trace)."""
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier, context=self.context)
+        return carrier
 
 
 @dataclass(frozen=True)
@@ -141,6 +162,19 @@ def _headers(record: ConsumerRecord[bytes, bytes]) -> dict[str, str]:
     return {k: v.decode(errors="replace") for k, v in (record.headers or ())}
 
 
+_tracer = trace.get_tracer(__name__)
+
+
+def _record_span(topic: str, group_id: str, record: ConsumerRecord[bytes, bytes], headers: dict[str, str]) -> Span:
+    """A consumer span per record, continuing the trace its producer injected: FastStream's batch span starts
+    from an empty context, so without this every consumer would open a new trace."""
+    return _tracer.start_span(
+        f"{topic} process", context=propagate.extract(headers), kind=SpanKind.CONSUMER,
+        attributes={"messaging.system": "kafka", "messaging.destination.name": topic,
+                    "messaging.consumer.group.name": group_id, "messaging.kafka.offset": record.offset,
+                    "messaging.destination.partition.id": str(record.partition)})
+
+
 def subscribe(
     broker: KafkaBroker,
     settings: Settings,
@@ -215,17 +249,23 @@ class Consumer(Generic[E]):
             except ValidationError as exc:
                 rejected.append(Rejection(record, describe(exc)))
                 continue
-            deliveries.append(Delivery(event, record, headers))
+            deliveries.append(Delivery(event, record, headers, _record_span(self.topic, self.group_id, record,
+                                                                            headers)))
         if not deliveries:
             return rejected, []
-        more_rejected, parked = await self.handle(deliveries)
+        try:
+            more_rejected, parked = await self.handle(deliveries)
+        finally:
+            for d in deliveries:
+                d.span.end()
         return rejected + more_rejected, parked
 
     async def handle(self, deliveries: list[Delivery[E]]) -> tuple[list[Rejection], list[Parked]]:
         attempt = 0
         while True:
             try:
-                return await self.handler(deliveries), []
+                with deliveries[0].traced() if len(deliveries) == 1 else nullcontext():
+                    return await self.handler(deliveries), []
             except RETRYABLE_INFRA as exc:
                 kind, error = "infrastructure", exc  # no record is to blame: wait as long as it takes
             except TransientError as exc:
@@ -254,14 +294,19 @@ class Consumer(Generic[E]):
             event = self.adapter.validate_json(record.value or b"")
         except ValidationError as exc:
             return [Rejection(record, describe(exc))], []
+        headers = _headers(record)
+        delivery = Delivery(event, record, headers, _record_span(self.topic, self.group_id, record, headers))
         try:
-            return await self.handler([Delivery(event, record, _headers(record))]), []
+            with delivery.traced():
+                return await self.handler([delivery]), []
         except RETRYABLE_INFRA:
             raise
         except TransientError as exc:
             return [], [Parked(record, str(exc) or repr(exc))]
         except Exception as exc:  # noqa: BLE001 - the poison-message boundary
             return [Rejection(record, f"handler error: {exc!r}")], []
+        finally:
+            delivery.span.end()
 
     async def _one_by_one(self, deliveries: list[Delivery[E]]) -> tuple[list[Rejection], list[Parked]]:
         rejected: list[Rejection] = []

@@ -12,7 +12,7 @@ at-least-once (a crash between publish and move, or a rebuild, republishes); con
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -37,11 +37,17 @@ class OutboxMessage:
     topic: str
     key: str
     event: BaseModel
+    #: The trace the event continues (traceparent, tracestate); None: the current context's. Set by writers that
+    #: act later on behalf of an earlier trace (the ruler's ticker firing a case's steps).
+    trace: Mapping[str, str] | None = None
 
 
-def _headers(event: BaseModel) -> dict[str, str]:
-    headers = {"content-type": "application/json", "x-event-type": str(getattr(event, "type", ""))}
-    propagate.inject(headers)  # the trace that caused the event continues when it is published
+def _headers(message: OutboxMessage) -> dict[str, str]:
+    headers = {"content-type": "application/json", "x-event-type": str(getattr(message.event, "type", ""))}
+    if message.trace is None:
+        propagate.inject(headers)  # the trace that caused the event continues when it is published
+    else:
+        headers.update(message.trace)
     return headers
 
 
@@ -55,7 +61,7 @@ async def add(conn: asyncpg.Connection, messages: Sequence[OutboxMessage]) -> No
         [m.topic for m in messages],
         [m.key.encode() for m in messages],
         [m.event.model_dump_json().encode() for m in messages],
-        [json.dumps(_headers(m.event)) for m in messages],
+        [json.dumps(_headers(m)) for m in messages],
     )
 
 

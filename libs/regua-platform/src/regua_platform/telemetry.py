@@ -1,7 +1,7 @@
 """OpenTelemetry set-up, once per process. Spans are exported over OTLP/HTTP when an endpoint is set;
 without one they still exist, so trace context is propagated across Kafka headers and logs carry ids."""
 
-from opentelemetry import trace
+from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -26,3 +26,11 @@ def shutdown_tracing() -> None:
     provider = trace.get_tracer_provider()
     if isinstance(provider, TracerProvider):
         provider.shutdown()
+
+
+def current_trace() -> dict[str, str]:
+    """The current trace context as W3C headers (traceparent, tracestate), to store with a row that a later
+    action (a timer, a ticker) continues."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier

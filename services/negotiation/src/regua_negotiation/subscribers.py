@@ -4,6 +4,7 @@ the ruler's negotiation messages and agreement confirmations get their offers or
 the link here on their way to the channel; a reply code ("ACORDO 3") accepts an offer."""
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 from uuid import UUID
 
@@ -59,7 +60,9 @@ def wire(runtime: Runtime) -> None:
             today, now = views.today_and_now(runtime)
             fresh = await claim_new(conn, "negotiation-offer-commands", [d.event.event_id for d in deliveries])
             try:
-                completed = [await handlers.complete_message(conn, d.event, today, now, sign_link)
+                # Each forwarded command continues its own record's trace (the rows are written together).
+                completed = [replace(await handlers.complete_message(conn, d.event, today, now, sign_link),
+                                     trace=d.trace_headers())
                              for d in deliveries if d.event.event_id in fresh]
             except handlers.InvoicesNotYetKnown as exc:  # its registration is on its way: wait for it
                 raise TransientError(str(exc)) from exc

@@ -38,6 +38,7 @@ from regua_platform import outbox
 from regua_platform.clock import still_waiting
 from regua_platform.kafka import TransientError
 from regua_platform.outbox import OutboxMessage
+from regua_platform.telemetry import current_trace
 from regua_ruler.domain.firing import (
     AGENT_PREFIX,
     ANSWER_PREFIX,
@@ -106,6 +107,7 @@ async def open_case(conn: asyncpg.Connection, event: InvoiceRegistered, profile:
         score_band=profile.score_band, profile_fallback=profile.fallback, amount_cents=inv.amount_cents,
         due_date=inv.due_date, recipient=recipient.model_dump_json(), creditor=event.creditor.model_dump_json(),
         invoice=summary.model_dump_json(), tags=list(inv.tags), opened_at=now,
+        trace_context=json.dumps(current_trace()),
     ), steps)
     if not opened:
         return
@@ -330,4 +332,7 @@ def _command(mid: UUID, channel: str, lead: DueStep, rows: list[asyncpg.Record],
     )
     # Negotiation adds the offers and the self-service link, then forwards the command to the channel.
     topic = topics.OFFER_COMMANDS if lead.template in NEGOTIATED_TEMPLATES else topics.contact_commands(channel)
-    return OutboxMessage(topic, str(lead.debtor_id), command)
+    # The command continues the trace of the lead invoice's registration (the ticker has none of its own).
+    lead_row = next(r for r in rows if (r["invoice_id"], r["step_key"], r["slot"]) == (lead.invoice_id,
+                                                                                      lead.step_key, lead.slot))
+    return OutboxMessage(topic, str(lead.debtor_id), command, trace=json.loads(lead_row["trace_context"]) or None)

@@ -47,10 +47,11 @@ def wire(runtime: Runtime) -> None:
             for d in deliveries:
                 if d.event.event_id not in fresh:
                     continue
-                if isinstance(d.event, InvoiceRegistered):
-                    await handlers.open_case(conn, d.event, profile_of[d.event.event_id], now, schedule)
-                else:
-                    await handlers.close_case(conn, d.event, now)
+                with d.traced():  # the case and its events continue the invoice's trace
+                    if isinstance(d.event, InvoiceRegistered):
+                        await handlers.open_case(conn, d.event, profile_of[d.event.event_id], now, schedule)
+                    else:
+                        await handlers.close_case(conn, d.event, now)
         return []
 
     async def on_contacts(deliveries: list[Delivery[AnyContactEvent]]) -> list[Rejection]:
@@ -85,14 +86,15 @@ def wire(runtime: Runtime) -> None:
                 e = d.event
                 if e.event_id not in fresh:
                     continue
-                if isinstance(e, AgreementCreated):
-                    await handlers.pause(conn, e.tenant_id, e.debtor_id, e.invoice_ids, "agreement", None, now)
-                    await handlers.confirm_agreement(conn, e, now)
-                elif isinstance(e, AgreementBroken | AgreementCancelled):
-                    await handlers.lift_pause(conn, e.invoice_ids, "agreement", now)
-                else:
-                    for invoice_id in e.invoice_ids:
-                        await handlers.stop_case(conn, e.tenant_id, invoice_id, e.debtor_id, "paid", now)
+                with d.traced():
+                    if isinstance(e, AgreementCreated):
+                        await handlers.pause(conn, e.tenant_id, e.debtor_id, e.invoice_ids, "agreement", None, now)
+                        await handlers.confirm_agreement(conn, e, now)
+                    elif isinstance(e, AgreementBroken | AgreementCancelled):
+                        await handlers.lift_pause(conn, e.invoice_ids, "agreement", now)
+                    else:
+                        for invoice_id in e.invoice_ids:
+                            await handlers.stop_case(conn, e.tenant_id, invoice_id, e.debtor_id, "paid", now)
         return []
 
     subscribe(runtime.broker, runtime.settings, topic=topics.AGREEMENTS, group_id="ruler-agreements",

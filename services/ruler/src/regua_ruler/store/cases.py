@@ -37,6 +37,7 @@ class NewCase:
     tags: list[str]
     opened_at: datetime
     person_id: UUID | None = None  # None: the debtor stands for a person of their own (a trigger fills it)
+    trace_context: str = "{}"  # JSON W3C headers of the registration's trace, continued by the fired steps
 
 
 async def insert_case(conn: asyncpg.Connection, case: NewCase, steps: list[PlannedStep]) -> bool:
@@ -44,12 +45,12 @@ async def insert_case(conn: asyncpg.Connection, case: NewCase, steps: list[Plann
     inserted = await conn.fetchval(
         "INSERT INTO cases (invoice_id, tenant_id, debtor_id, status, ruler_name, ruler_version, segment, variant, "
         "behaviour, score_band, profile_fallback, amount_cents, due_date, recipient, creditor, invoice, tags, "
-        "opened_at, person_id) "
-        "VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) "
+        "opened_at, person_id, trace_context) "
+        "VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) "
         "ON CONFLICT DO NOTHING RETURNING true",
         case.invoice_id, case.tenant_id, case.debtor_id, case.ruler, case.version, case.segment, case.variant,
         case.behaviour, case.score_band, case.profile_fallback, case.amount_cents, case.due_date, case.recipient,
-        case.creditor, case.invoice, case.tags, case.opened_at, case.person_id,
+        case.creditor, case.invoice, case.tags, case.opened_at, case.person_id, case.trace_context,
     )
     if not inserted:
         return False
@@ -188,7 +189,7 @@ async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list
         # must not judge one person at once. A person's debtors in one batch share the (re-entrant) lock.
         "  WHERE pg_try_advisory_xact_lock(hashtextextended(person_id::text, 0)) LIMIT $2) "
         "SELECT s.invoice_id, s.step_key, s.slot, s.channels, s.template, s.tone, s.offset_days, s.fire_at, "
-        "  s.tenant_id, s.debtor_id, c.person_id, c.recipient, c.creditor, c.invoice "
+        "  s.tenant_id, s.debtor_id, c.person_id, c.recipient, c.creditor, c.invoice, c.trace_context "
         "FROM mine JOIN case_steps s ON s.tenant_id = mine.tenant_id AND s.debtor_id = mine.debtor_id "
         "JOIN cases c ON c.invoice_id = s.invoice_id "
         f"WHERE s.status = 'pending' AND s.fire_at <= $1 AND {_FIRABLE} "
