@@ -21,8 +21,9 @@ from tests.support.channels import at_local, next_monday, register, tenant_with_
 from tests.support.client import Platform, eventually
 from tests.support.providers import Providers
 
-SERVICES = ["ingestion", "ruler", "credit", "dispatch-sms"]
+SERVICES = ["ingestion", "ruler", "credit", "dispatch-sms", "dispatch-email"]
 STEPS = "      - {key: D+1, offset_days: 1, send: [sms], template: notice, tone: informative}\n"
+EMAIL_STEPS = "      - {key: D+1, offset_days: 1, send: [email], template: notice, tone: informative}\n"
 
 
 @dataclass(frozen=True)
@@ -126,29 +127,33 @@ def _root_of(spans: list[Span], service: str, name: str, after: set[str]) -> Spa
     return found[-1] if found else None
 
 
+@pytest.mark.parametrize("channel", ["sms", "email"])
 def test_an_invoice_is_one_trace_from_its_registration_to_the_providers_call(
-        traced: tuple[Platform, Receiver]) -> None:
+        traced: tuple[Platform, Receiver], channel: str) -> None:
     platform, receiver = traced
-    key = tenant_with_ruler(platform, "Livraria Ponto Final Ltda", STEPS, services=("dispatch-sms",))
+    dispatcher = f"dispatch-{channel}"
+    key = tenant_with_ruler(platform, "Livraria Ponto Final Ltda", STEPS if channel == "sms" else EMAIL_STEPS,
+                            services=(dispatcher,))
     phone = unique_phone()
     due = next_monday(platform)
     seen = {s.span_id for s in receiver.received()}
-    register(platform, key, due, 54_321, phone=phone)
+    register(platform, key, due, 54_321, phone=phone, email=f"traces.{phone[-8:]}@example.com")
     request = eventually(lambda: _root_of(receiver.received(), "ingestion", "POST /v1/invoices", seen), 30,
                          what="the registration's HTTP span")
     platform.set_clock(at_local(due + timedelta(days=1)))
-    eventually(lambda: Providers(platform.stack).received("sms", phone), 60, what="the D+1 SMS")
 
-    send = eventually(lambda: _one(receiver.received(), "dispatch-sms", "sms provider send", request.trace_id),
-                      30, what="the provider call in the registration's trace")[0]
+    send = eventually(lambda: _one(receiver.received(), dispatcher, f"{channel} provider send", request.trace_id),
+                      60, what="the provider call in the registration's trace")[0]
     chain = _ancestry(receiver, send)
     assert chain[-1] == request  # an unbroken chain of parents from the provider call to the HTTP request
     assert _hops(chain) == [
         ("ingestion", "POST /v1/invoices"),
         ("ruler", f"{topics.INVOICES} process"),  # the case opened; the ticker's command continues its trace
-        ("dispatch-sms", f"{topics.contact_commands('sms')} process"),
+        (dispatcher, f"{topics.contact_commands(channel)} process"),
     ]
-    assert chain[0].parent_id == chain[1].span_id and chain[1].name == f"{topics.contact_commands('sms')} process"
+    assert chain[1].name == f"{topics.contact_commands(channel)} process"  # the call: a child of the command's span
+    if channel == "sms":
+        assert Providers(platform.stack).received("sms", phone)
 
 
 def test_a_payment_is_one_trace_to_the_ruler_stop_and_the_dispatchers_withdrawal(

@@ -15,6 +15,8 @@ from email.message import EmailMessage
 from typing import Literal
 
 import asyncpg
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 from prometheus_client import Counter
 
 from regua_compliance import ContactPolicy
@@ -30,6 +32,7 @@ from regua_platform.clock import Clock, observe
 from regua_platform.kafka import TransientError
 
 log = logging.getLogger(__name__)
+_tracer = trace.get_tracer(__name__)
 SENT = Counter("regua_email_messages_total", "E-mail contact outcomes", ["step", "outcome"])
 RETRIES = Counter("regua_email_unconfirmed_retries_total", "E-mails retried after a process died before confirming")
 UNCONFIRMED_COMMIT = "unconfirmed: the end of DATA went out but its commit failed; not sent again"
@@ -145,7 +148,9 @@ class Dispatcher:
 
             try:
                 await self._finish(conn, command, "sent", None, message_id)
-                await self.sender.send(message, self.sender_address, command.recipient.email, commit)
+                with _tracer.start_as_current_span("email provider send", kind=SpanKind.CLIENT,
+                                                   attributes={"regua.step_key": step_label(command.step_key)}):
+                    await self.sender.send(message, self.sender_address, command.recipient.email, commit)
             except PermanentSendFailure as exc:
                 if not committed and not commit_failed:
                     await tx.rollback()

@@ -13,14 +13,15 @@ def wire(runtime: Runtime) -> None:
     dispatcher: Dispatcher = runtime.extras["dispatcher"]
     limit = asyncio.Semaphore(runtime.settings.email_concurrency)
 
-    async def one(command: ContactRequested) -> None:
+    async def one(delivery: Delivery[ContactRequested]) -> None:
         async with limit:
-            await dispatcher.dispatch(command)
+            with delivery.traced():  # the send and the events it records continue the command's trace
+                await dispatcher.dispatch(delivery.event)
 
     async def handle(deliveries: list[Delivery[ContactRequested]]) -> list[Rejection]:
         # A step redelivered within one batch is dispatched once.
-        unique = {d.event.step_id: d.event for d in deliveries}
-        results = await asyncio.gather(*(one(c) for c in unique.values()), return_exceptions=True)
+        unique = {d.event.step_id: d for d in deliveries}
+        results = await asyncio.gather(*(one(d) for d in unique.values()), return_exceptions=True)
         for result in results:  # every send has finished; now let the consumer retry the failed ones
             if isinstance(result, BaseException):
                 raise result
