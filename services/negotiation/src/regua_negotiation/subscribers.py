@@ -46,12 +46,13 @@ def wire(runtime: Runtime) -> None:
                 e = d.event
                 if e.event_id not in fresh:
                     continue
-                if isinstance(e, InvoiceRegistered):
-                    await store.add_invoice(conn, keyring_of(runtime.extras, runtime.settings), e)
-                elif isinstance(e, PaymentRecorded):
-                    await handlers.on_payment(conn, e, today, now)
-                else:
-                    await handlers.on_cancellation(conn, e, now)
+                with d.traced():  # what a payment or a cancellation emits continues the invoice event's trace
+                    if isinstance(e, InvoiceRegistered):
+                        await store.add_invoice(conn, keyring_of(runtime.extras, runtime.settings), e)
+                    elif isinstance(e, PaymentRecorded):
+                        await handlers.on_payment(conn, e, today, now)
+                    else:
+                        await handlers.on_cancellation(conn, e, now)
         return []
 
     async def on_offer_commands(deliveries: list[Delivery[ContactRequested]]) -> list[Rejection]:
@@ -80,13 +81,14 @@ def wire(runtime: Runtime) -> None:
                 installments = accepted_installments(e.text)
                 if installments is None:
                     continue
-                agreement, why = await handlers.accept_by_reply(conn, e.tenant_id, e.debtor_id, installments,
-                                                                e.channel, today, now)
-                log.info("reply code", extra={"accepted": agreement is not None, "reason": why})
-                if agreement is None:  # expired, changed or never offered: send the current offers instead
-                    request = NegotiationRequested(occurred_at=now, tenant_id=e.tenant_id, debtor_id=e.debtor_id,
-                                                   channel=e.channel, source="reply")
-                    await outbox.add(conn, [OutboxMessage(topics.CONTACTS, str(e.debtor_id), request)])
+                with d.traced():  # the agreement or the new offers continue the reply's trace
+                    agreement, why = await handlers.accept_by_reply(conn, e.tenant_id, e.debtor_id, installments,
+                                                                    e.channel, today, now)
+                    log.info("reply code", extra={"accepted": agreement is not None, "reason": why})
+                    if agreement is None:  # expired, changed or never offered: send the current offers instead
+                        request = NegotiationRequested(occurred_at=now, tenant_id=e.tenant_id,
+                                                       debtor_id=e.debtor_id, channel=e.channel, source="reply")
+                        await outbox.add(conn, [OutboxMessage(topics.CONTACTS, str(e.debtor_id), request)])
         return []
 
     async def on_cases(deliveries: list[Delivery[AnyCaseEvent]]) -> list[Rejection]:
@@ -94,7 +96,8 @@ def wire(runtime: Runtime) -> None:
             fresh = await claim_new(conn, "negotiation-cases", [d.event.event_id for d in deliveries])
             for d in deliveries:
                 if d.event.event_id in fresh:
-                    await handlers.on_case_event(conn, d.event)
+                    with d.traced():
+                        await handlers.on_case_event(conn, d.event)
         return []
 
     subscribe(runtime.broker, runtime.settings, topic=topics.INVOICES, group_id="negotiation-invoices",

@@ -62,16 +62,17 @@ def wire(runtime: Runtime) -> None:
                 e = d.event
                 if e.event_id not in fresh:
                     continue
-                if isinstance(e, ContactOptedOut):
-                    await handlers.opt_out(conn, e)
-                elif isinstance(e, ContactInvalidated):
-                    await handlers.invalidate(conn, e.tenant_id, e.debtor_id, e.contact)
-                elif isinstance(e, ContactFailed) and e.contact_invalid:
-                    await handlers.invalidate(conn, e.tenant_id, e.debtor_id, contact_of(e.channel))
-                elif isinstance(e, CallOutcomeRecorded):
-                    await handlers.record_call(conn, e, now)
-                elif isinstance(e, NegotiationRequested):
-                    await handlers.answer_negotiation_request(conn, e, now)
+                with d.traced():
+                    if isinstance(e, ContactOptedOut):
+                        await handlers.opt_out(conn, e)
+                    elif isinstance(e, ContactInvalidated):
+                        await handlers.invalidate(conn, e.tenant_id, e.debtor_id, e.contact)
+                    elif isinstance(e, ContactFailed) and e.contact_invalid:
+                        await handlers.invalidate(conn, e.tenant_id, e.debtor_id, contact_of(e.channel))
+                    elif isinstance(e, CallOutcomeRecorded):
+                        await handlers.record_call(conn, e, now)
+                    elif isinstance(e, NegotiationRequested):
+                        await handlers.answer_negotiation_request(conn, e, now)
         return []
 
     async def on_agreements(deliveries: list[Delivery[AnyAgreementEvent]]) -> list[Rejection]:
