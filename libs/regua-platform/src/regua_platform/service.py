@@ -26,6 +26,7 @@ from regua_contracts.topics import PRODUCERS
 from regua_platform.broker_watch import BrokerWatch
 from regua_platform.db import RETRYABLE, create_pool
 from regua_platform.http import install_error_handlers
+from regua_platform.http_metrics import HttpMetrics
 from regua_platform.kafka import OutboxPublisher, create_broker, parking_lot
 from regua_platform.log_throttle import throttle_noisy_clients
 from regua_platform.logging import configure_logging
@@ -158,6 +159,7 @@ def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     app = FastAPI(title=spec.title or f"Régua {spec.name}", lifespan=lifespan)
     app.mount("/metrics", make_asgi_app())
     install_error_handlers(app, settings.http_max_body_bytes)
+    app.add_middleware(HttpMetrics)  # outside the request guard: its 413/422 answers are counted too
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
