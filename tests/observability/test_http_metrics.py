@@ -44,5 +44,6 @@ def test_requests_are_counted_by_route_template_and_status_class(ingestion: str)
     assert counts['method="GET",route="unmatched",status="4xx"'] == 1
     assert not [labels for labels in counts if any(i in labels for i in invoice_ids)]  # never the raw path
     assert not [labels for labels in counts if "healthz" in labels or "readyz" in labels or "metrics" in labels]
+    assert re.search(r"^regua_outbox_oldest_unpublished_age_seconds \S+$", metrics, re.M)
     latency = _series(metrics, "regua_http_request_duration_seconds_count")
     assert latency['method="GET",route="/v1/invoices/{invoice_id}"'] == 3
