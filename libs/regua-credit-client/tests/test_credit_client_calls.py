@@ -171,3 +171,18 @@ async def test_service_down_falls_back_fast() -> None:
         assert not await client.serving(timeout=0.2)
     assert profile.fallback_reason == "unavailable"
     assert limits.fallback and limits.max_installments == 1 and limits.max_principal_discount_bps == 0
+
+
+def calls() -> float:
+    return REGISTRY.get_sample_value("regua_credit_client_calls_total") or 0.0
+
+
+async def test_every_call_counts_once_for_the_fallback_ratio(fake: tuple[Scripted, str]) -> None:
+    servicer, target = fake
+    before, fell_back = calls(), fallbacks("unavailable")
+    async with CreditClient(target) as client:
+        servicer.script = [grpc.StatusCode.UNAVAILABLE]  # retried once, then answered: one call
+        assert not (await client.debtor_profile("tn_a", uuid.uuid4())).fallback
+        servicer.script = [grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNAVAILABLE]
+        assert (await client.debtor_profile("tn_a", uuid.uuid4())).fallback
+    assert calls() == before + 2 and fallbacks("unavailable") == fell_back + 1  # a 50% fallback ratio

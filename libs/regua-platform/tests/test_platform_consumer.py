@@ -14,10 +14,12 @@ from typing import Any
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from prometheus_client import REGISTRY
 from pydantic import BaseModel, TypeAdapter
 
 from regua_contracts.topics import dead_letter
 from regua_localstack.infra import start_broker
+from regua_platform.consumer_lag import measure
 from regua_platform.kafka import (
     Delivery,
     Rejection,
@@ -206,3 +208,52 @@ async def test_a_record_to_park_while_the_database_is_away_waits_for_it_and_is_n
     assert await _until(lambda: pool.fetchval("SELECT count(*) FROM parked_records"))
     parked = await pool.fetch("SELECT record_value FROM parked_records")
     assert [json.loads(r["record_value"]) for r in parked] == [{"n": 8, "text": "wait"}]
+
+
+async def test_consumer_lag_is_measured_per_group_and_partition_and_falls_to_zero(bootstrap: str) -> None:
+    topic = f"lag-{uuid.uuid4().hex[:8]}"
+    group = f"g-{topic}"
+    settings = Settings(kafka_bootstrap_servers=bootstrap, kafka_partitions=2, kafka_session_timeout_ms=2000,
+                        kafka_heartbeat_interval_ms=500)
+    await ensure_topics(settings, [topic, dead_letter(topic)])
+    release, handled = asyncio.Event(), []
+
+    async def handler(deliveries: list[Delivery[Note]]) -> list[Rejection]:
+        await release.wait()  # nothing is committed until the test lets the handler finish
+        handled.extend(d.event.n for d in deliveries)
+        return []
+
+    broker = create_broker(settings)
+    subscribe(broker, settings, topic=topic, group_id=group, adapter=TypeAdapter(Note), handler=handler)
+    await broker.start()
+    try:
+        consumers = parking_lot(broker).consumers
+        assert await _until(lambda: consumers[0].client is not None and len(consumers[0].client.assignment()) == 2)
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+        await producer.start()
+        try:
+            for partition, count in ((0, 3), (1, 5)):
+                for n in range(count):
+                    await producer.send_and_wait(topic, json.dumps({"n": n}).encode(), partition=partition)
+        finally:
+            await producer.stop()
+
+        lags = await measure(consumers)
+        assert lags == {(group, topic, "0"): 3, (group, topic, "1"): 5}
+        labels = {"group": group, "topic": topic, "partition": "1"}
+        assert REGISTRY.get_sample_value("regua_kafka_consumer_lag", labels) == 5
+
+        release.set()
+        assert await _until(lambda: len(handled) == 8)
+        assert await _until(lambda: _all_zero(consumers), timeout=30)
+    finally:
+        await broker.stop()
+    # A stopped subscription holds no partition: its series go rather than freeze at the last value.
+    assert await measure(consumers) == {}
+    labels = {"group": group, "topic": topic, "partition": "1"}
+    assert REGISTRY.get_sample_value("regua_kafka_consumer_lag", labels) is None
+
+
+async def _all_zero(consumers: list[Any]) -> bool:
+    lags = await measure(consumers)
+    return bool(lags) and set(lags.values()) == {0}

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
+from prometheus_client import REGISTRY
 
 from regua_contracts.invoices import InvoiceCancelled
 from regua_platform import outbox
@@ -212,3 +213,24 @@ async def test_the_rebuild_command_requeues_a_schema_from_a_point_in_time(
     again = RecordingPublish()
     assert await _relay(pool, again).relay_once() == 2
     assert [json.loads(c.payload)["reason"] for c in again.calls] == ["r1", "r2"]
+
+
+def _oldest_age() -> float:
+    age = REGISTRY.get_sample_value("regua_outbox_oldest_unpublished_age_seconds")
+    assert age is not None
+    return age
+
+
+async def test_the_oldest_unpublished_age_is_that_of_the_first_event_left_waiting(pool: asyncpg.Pool) -> None:
+    await _add(pool, [_message("old"), _message("newer")])
+    await pool.execute("UPDATE outbox SET created_at = now() - interval '1 hour' "
+                       "WHERE id = (SELECT min(id) FROM outbox)")
+    await pool.execute("UPDATE outbox SET created_at = now() - interval '10 minutes' "
+                       "WHERE id = (SELECT max(id) FROM outbox)")
+    relay = _relay(pool, RecordingPublish(), batch=1)
+
+    await relay.relay_once()  # publishes the hour-old event; the ten-minute-old one waits
+    assert 600 <= _oldest_age() < 3600
+
+    await relay.relay_once()
+    assert _oldest_age() == 0

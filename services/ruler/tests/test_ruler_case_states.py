@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
+from prometheus_client import REGISTRY
 
 from regua_compliance import ContactPolicy
 from regua_contracts.cases import CASE_EVENT
@@ -357,3 +358,17 @@ async def test_migration_002_keeps_pauses_invalid_contacts_and_history() -> None
             assert await conn.fetchval("SELECT opted_out FROM debtor_facts") == ["sms"]
         finally:
             await conn.close()
+
+
+# --- metrics ----------------------------------------------------------------------------------------------
+
+def _skipped(stage: str, reason: str) -> float:
+    return REGISTRY.get_sample_value("regua_ruler_steps_skipped_total", {"stage": stage, "reason": reason}) or 0.0
+
+
+async def test_a_step_skipped_when_the_case_opens_is_counted_with_its_reason(pool: asyncpg.Pool) -> None:
+    before = _skipped("planning", "no contact")
+    async with pool.acquire() as conn:
+        await open_case(conn, await tenant(conn, "[sms]"))  # no phone: the only step cannot reach anyone
+        await open_case(conn, await tenant(conn, "[email]"))  # reachable: planned, not skipped
+    assert _skipped("planning", "no contact") == before + 1

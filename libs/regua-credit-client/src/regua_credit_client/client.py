@@ -39,6 +39,8 @@ from regua_platform.signing import signer_from
 
 FALLBACKS = Counter("regua_credit_client_fallbacks_total",
                     "Credit-analysis calls answered by the client's fallback instead of the service", ["reason"])
+# The denominator of the fallback-ratio SLO: every call made (answered, failed or fallen back), once per call.
+CALLS = Counter("regua_credit_client_calls_total", "Credit-analysis calls made through the client")
 RETRIES = Counter("regua_credit_client_retries_total", "Credit-analysis calls retried after UNAVAILABLE")
 
 MAX_BATCH = 10_000  # the service's limit per BatchGetDebtorProfiles call
@@ -227,6 +229,7 @@ class CreditClient:
     # --- deadline, retry, breaker ----------------------------------------------------------------------------
 
     async def _call(self, method: Callable[..., Awaitable[R]], request: object, tenant_id: str, budget: float) -> R:
+        CALLS.inc()
         if not self.breaker.allow():
             raise self._fallback("circuit_open")
         metadata = ((self._credentials.metadata(tenant_id),) if self._credentials else ()) + self._metadata

@@ -17,15 +17,16 @@ import random
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from aiokafka import AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from faststream.kafka.subscriber.usecase import LogicSubscriber
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind
@@ -193,7 +194,7 @@ def subscribe(
         await consumer.settle(rejected, parked)
         await message.ack()
 
-    broker.subscriber(
+    consumer.subscriber = broker.subscriber(
         topic,
         group_id=group_id,
         batch=True,
@@ -205,7 +206,8 @@ def subscribe(
         # An oversized record must be fetched to be dead-lettered, not leave the consumer stuck before it.
         max_partition_fetch_bytes=_FETCH_BYTES,
         fetch_max_bytes=_FETCH_BYTES,
-    )(consume)
+    )
+    consumer.subscriber(consume)
 
 
 _FETCH_BYTES = 16 * 1024 * 1024
@@ -228,6 +230,12 @@ class Consumer(Generic[E]):
         self.broker, self.settings, self.topic, self.group_id = broker, settings, topic, group_id
         self.adapter, self.handler = adapter, handler
         self.verifier = verifier_from(settings.trusted_producers)
+        self.subscriber: LogicSubscriber[Any] | None = None  # set by subscribe()
+
+    @property
+    def client(self) -> AIOKafkaConsumer | None:
+        """The subscription's Kafka consumer while it runs (its assignment and offsets: consumer_lag)."""
+        return None if self.subscriber is None else self.subscriber.consumer
 
     async def consume(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> tuple[list[Rejection], list[Parked]]:
         deliveries: list[Delivery[E]] = []

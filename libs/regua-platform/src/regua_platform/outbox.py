@@ -12,6 +12,7 @@ at-least-once (a crash between publish and move, or a rebuild, republishes); con
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,6 +28,22 @@ log = logging.getLogger(__name__)
 
 PUBLISHED = Counter("regua_outbox_published_total", "Outbox events published to Kafka", ["topic"])
 PENDING = Gauge("regua_outbox_pending", "Outbox events waiting at the last relay poll")
+OLDEST_AGE = Gauge("regua_outbox_oldest_unpublished_age_seconds",
+                   "Age of the oldest event still waiting in the outbox (0 when none waits)")
+
+
+class _Oldest:
+    """When the oldest waiting event was stored, as of the last relay poll. The gauge reads its age at scrape
+    time, so it keeps growing while the relay is stuck (broker gone, database down) instead of freezing."""
+
+    created: float | None = None
+
+    @classmethod
+    def age(cls) -> float:
+        return 0.0 if cls.created is None else max(0.0, time.time() - cls.created)
+
+
+OLDEST_AGE.set_function(_Oldest.age)
 
 #: Publishes (topic, key, value, headers) records and returns once the broker acknowledged all of them.
 Publish = Callable[[list[tuple[str, bytes | None, bytes, dict[str, str]]]], Awaitable[None]]
@@ -109,13 +126,16 @@ class OutboxRelay:
                 self._batch,
             )
             PENDING.set(len(rows))
-            if not rows:
-                return 0
-            if self._confirm is not None:
-                await self._confirm()
-            # The stored headers carry the trace context of the transaction that wrote each event.
-            await self._publish([(r["topic"], r["key"], r["payload"], json.loads(r["headers"])) for r in rows])
-            await conn.execute(_RETAIN if self._retain else _DELETE, [r["id"] for r in rows])
+            if rows:
+                if self._confirm is not None:
+                    await self._confirm()
+                # The stored headers carry the trace context of the transaction that wrote each event.
+                await self._publish([(r["topic"], r["key"], r["payload"], json.loads(r["headers"])) for r in rows])
+                await conn.execute(_RETAIN if self._retain else _DELETE, [r["id"] for r in rows])
+            # What is left after this batch (rows other replicas hold included); the relay goes in id order,
+            # so the first id is the oldest waiting, found on the primary key instead of scanning created_at.
+            oldest: datetime | None = await conn.fetchval("SELECT created_at FROM outbox ORDER BY id LIMIT 1")
+            _Oldest.created = None if oldest is None else oldest.timestamp()
         for r in rows:
             PUBLISHED.labels(r["topic"]).inc()
         return len(rows)

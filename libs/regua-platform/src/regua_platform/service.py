@@ -24,8 +24,10 @@ from prometheus_client import make_asgi_app
 
 from regua_contracts.topics import PRODUCERS
 from regua_platform.broker_watch import BrokerWatch
+from regua_platform.consumer_lag import lag_loop
 from regua_platform.db import RETRYABLE, create_pool
 from regua_platform.http import install_error_handlers
+from regua_platform.http_metrics import HttpMetrics
 from regua_platform.kafka import OutboxPublisher, create_broker, parking_lot
 from regua_platform.log_throttle import throttle_noisy_clients
 from regua_platform.logging import configure_logging
@@ -129,6 +131,7 @@ def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
             ("outbox-prune", lambda: prune_loop(pool, settings)),
             ("broker-watch", watch.run),
             ("parking-lot", lambda: lot.run(settings.consumer_park_poll_seconds, settings.consumer_park_attempts)),
+            ("consumer-lag", lambda: lag_loop(broker, settings.consumer_lag_seconds)),
         ]
         loops += [(job.__name__, functools.partial(job, runtime)) for job in spec.background]
         tasks = [asyncio.create_task(supervise(name, loop), name=name) for name, loop in loops]
@@ -158,6 +161,7 @@ def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     app = FastAPI(title=spec.title or f"Régua {spec.name}", lifespan=lifespan)
     app.mount("/metrics", make_asgi_app())
     install_error_handlers(app, settings.http_max_body_bytes)
+    app.add_middleware(HttpMetrics)  # outside the request guard: its 413/422 answers are counted too
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

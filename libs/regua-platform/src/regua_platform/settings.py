@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     #: (about 3 hours in all), then dead-lettered.
     consumer_park_attempts: int = 30
     consumer_park_poll_seconds: float = 1.0
+    #: How often each service measures its consumer groups' lag (regua_kafka_consumer_lag).
+    consumer_lag_seconds: float = 15.0
     #: Larger records are dead-lettered without being parsed (the dead letter points at the original).
     kafka_max_record_bytes: int = 1024 * 1024
     # Time: "wall" in production; "simulated" lets tests and the demo move the clock (ruler admin API).

@@ -64,7 +64,9 @@ from regua_ruler.store import cases, facts, rulers
 
 STEPS_FIRED = Counter("regua_ruler_steps_fired_total", "Ruler step slots turned into contact commands",
                       ["step", "channel"])
-STEPS_SKIPPED = Counter("regua_ruler_steps_skipped_total", "Due step slots skipped", ["reason"])
+# stage: "planning" (a slot skipped when the case opened: unreachable, conditions, already past) or "firing"
+# (a due slot the gate or the grace period skipped).
+STEPS_SKIPPED = Counter("regua_ruler_steps_skipped_total", "Step slots skipped", ["stage", "reason"])
 GATE_HELD = Counter("regua_ruler_gate_held_total", "Due step slots the compliance gate rescheduled", ["rule"])
 CASES_CLOSED = Counter("regua_ruler_cases_closed_total", "Cases stopped or exhausted", ["reason"])
 ANSWERS = Counter("regua_ruler_negotiation_answers_total", "Debtors' requests for offers", ["result"])
@@ -111,6 +113,10 @@ async def open_case(conn: asyncpg.Connection, event: InvoiceRegistered, profile:
     ), steps)
     if not opened:
         return
+    for step in steps:
+        if step.status == "skipped" and step.reason:
+            # "no contact for sms/whatsapp" -> "no contact": the channels would multiply the series.
+            STEPS_SKIPPED.labels("planning", step.reason.split(" for ")[0]).inc()
     await facts.remember_state(conn, event.tenant_id, event.debtor_id, inv.debtor.state)
     await outbox.add(conn, [OutboxMessage(topics.CASES, str(event.invoice_id), CaseOpened(
         occurred_at=now, tenant_id=event.tenant_id, invoice_id=event.invoice_id, debtor_id=event.debtor_id,
@@ -243,7 +249,7 @@ async def fire_due_steps(pool: asyncpg.Pool, now: datetime, schedule: Schedule, 
     for command in commands:
         STEPS_FIRED.labels(step_label(command.event.step_key), command.event.channel).inc()  # type: ignore[attr-defined]
     for _, why in plan.skipped:
-        STEPS_SKIPPED.labels(why.split(":")[0][:40]).inc()
+        STEPS_SKIPPED.labels("firing", why.split(":")[0][:40]).inc()
     for _, _, rule in plan.rescheduled:
         GATE_HELD.labels(rule).inc()
     CASES_CLOSED.labels("exhausted").inc(len(exhausted))

@@ -1,7 +1,6 @@
 """Kafka entrypoints: invoice facts open and close cases; contact facts feed the compliance gate, pause
 cases on a promise to pay and answer requests for offers."""
 
-import asyncio
 
 from regua_contracts import topics
 from regua_contracts.agreements import (
@@ -28,7 +27,7 @@ from regua_platform.service import Runtime
 from regua_ruler import handlers
 from regua_ruler.domain.persons import contact_of
 from regua_ruler.domain.planning import Schedule
-from regua_ruler.profiles import ProfileSource
+from regua_ruler.profiles import ProfileSource, profiles_by_tenant
 
 
 def wire(runtime: Runtime) -> None:
@@ -38,8 +37,8 @@ def wire(runtime: Runtime) -> None:
 
     async def on_invoices(deliveries: list[Delivery[AnyInvoiceEvent]]) -> list[Rejection]:
         registered = [d.event for d in deliveries if isinstance(d.event, InvoiceRegistered)]
-        looked_up = await asyncio.gather(*(
-            profiles.profile(e.tenant_id, e.debtor_id, e.invoice.propensity_score) for e in registered))
+        looked_up = await profiles_by_tenant(
+            profiles, [(e.tenant_id, e.debtor_id, e.invoice.propensity_score) for e in registered])
         profile_of = {e.event_id: p for e, p in zip(registered, looked_up, strict=True)}
         now = clock.now()
         async with runtime.pool.acquire() as conn, conn.transaction():
