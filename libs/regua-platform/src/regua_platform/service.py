@@ -99,7 +99,8 @@ def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await migrate(settings.database_url, spec.schema, spec.package, spec.libraries)
+        if settings.migrate_on_start:
+            await migrate(settings.database_url, spec.schema, spec.package, spec.libraries)
         pool = await create_pool(settings.database_url, spec.schema,
                                  min_size=settings.db_pool_min, max_size=settings.db_pool_max)
         broker = create_broker(settings)
