@@ -39,8 +39,10 @@ app.kubernetes.io/name: {{ include "regua.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
+{{/* One image per service (deploy/docker/Dockerfile, --build-arg SERVICE): <repository>-<service>:<tag>.
+     Call with (dict "root" $ "name" $serviceName). */}}
 {{- define "regua.image" -}}
-{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- printf "%s-%s:%s" .root.Values.image.repository .name (.root.Values.image.tag | default .root.Chart.AppVersion) }}
 {{- end }}
 
 {{- define "regua.configName" -}}
@@ -111,7 +113,7 @@ securityContext:
   {{- toYaml $root.Values.podSecurityContext | nindent 2 }}
 containers:
   - name: {{ .name }}
-    image: {{ include "regua.image" $root | quote }}
+    image: {{ include "regua.image" (dict "root" $root "name" .name) | quote }}
     imagePullPolicy: {{ $root.Values.image.pullPolicy }}
     command: {{ toJson .command }}
     envFrom:
