@@ -62,7 +62,7 @@ def test_every_service_has_its_own_kafka_user_and_signing_key_in_compose_and_the
     assert "127.0.0.1:9093" in kafka["KAFKA_LISTENERS"] and "LOCAL://127.0.0.1:9095" in kafka["KAFKA_LISTENERS"]
     values = _load(ROOT / "helm" / "regua" / "values.yaml")
     assert values["integrity"]["kafka"]["sasl"] is True
-    assert sorted(values["kafka"]["sasl"]["client"]["users"]) == kafka_acls.users()
+    assert sorted(values["integrity"]["kafka"]["users"]) == kafka_acls.users()
     template = (ROOT / "helm" / "regua" / "templates" / "kafka-acls.yaml").read_text(encoding="utf-8")
     assert '.Files.Get "files/kafka-acls.sh"' in template
     deployment = (ROOT / "helm" / "regua" / "templates" / "deployment.yaml").read_text(encoding="utf-8")

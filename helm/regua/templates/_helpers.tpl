@@ -39,8 +39,10 @@ app.kubernetes.io/name: {{ include "regua.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
+{{/* One image per service (deploy/docker/Dockerfile, --build-arg SERVICE): <repository>-<service>:<tag>.
+     Call with (dict "root" $ "name" $serviceName). */}}
 {{- define "regua.image" -}}
-{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- printf "%s-%s:%s" .root.Values.image.repository .name (.root.Values.image.tag | default .root.Chart.AppVersion) }}
 {{- end }}
 
 {{- define "regua.configName" -}}
@@ -63,18 +65,91 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- .Values.config.REGUA_HTTP_PORT | default "8000" | int }}
 {{- end }}
 
-{{/* Kafka bootstrap servers: the configured value, else the bundled Kafka's service. */}}
+{{/* Kafka bootstrap servers: the configured value (an existing Kafka; the chart bundles none). */}}
 {{- define "regua.kafkaBootstrap" -}}
-{{- if .Values.config.REGUA_KAFKA_BOOTSTRAP_SERVERS }}
 {{- .Values.config.REGUA_KAFKA_BOOTSTRAP_SERVERS }}
-{{- else if .Values.kafka.enabled }}
-{{- printf "%s-kafka:9092" .Release.Name }}
+{{- end }}
+
+{{/* Labels and selector of one service's resources. Call with (dict "root" $ "name" $serviceName). */}}
+{{- define "regua.component.labels" -}}
+{{ include "regua.labels" .root }}
+app.kubernetes.io/component: {{ .name }}
+{{- end }}
+
+{{- define "regua.component.selector" -}}
+{{ include "regua.selectorLabels" .root }}
+app.kubernetes.io/component: {{ .name }}
+{{- end }}
+
+{{/* The database connections the release may open at most: each service's pods (at their autoscaling
+     maximum) times its pool size, plus one pool per migration Job and training run. */}}
+{{- define "regua.dbConnections" -}}
+{{- $total := 0 }}
+{{- $default := .Values.config.REGUA_DB_POOL_MAX | default "10" | int }}
+{{- range $name, $svc := .Values.services }}
+{{- if $svc.enabled }}
+{{- $pods := $svc.replicas | int }}
+{{- if and $svc.autoscaling $svc.autoscaling.enabled }}{{ $pods = $svc.autoscaling.maxReplicas | int }}{{ end }}
+{{- $pool := (get ($svc.env | default dict) "REGUA_DB_POOL_MAX") | default $default | int }}
+{{- $total = add $total (mul $pods $pool) }}
+{{- end }}
+{{- end }}
+{{- if .Values.creditTraining.enabled }}{{ $total = add $total $default }}{{ end }}
+{{- $total }}
+{{- end }}
+
+{{/* A secret the chart chooses: derived from secret.masterKey when given (the same on every render, so
+     `helm template` / GitOps renders do not rotate the link secret or the PII keys), else random (kept on
+     upgrade by lookup). Call with (dict "root" $ "key" name "length" n). */}}
+{{- define "regua.generatedSecret" -}}
+{{- $master := .root.Values.secret.masterKey }}
+{{- if $master }}
+{{- if lt (len $master) 32 }}{{ fail "secret.masterKey must be at least 32 characters (e.g. openssl rand -hex 32)" }}{{ end }}
+{{- printf "%s:%s" $master .key | sha256sum | trunc .length }}
+{{- else }}
+{{- randAlphaNum .length }}
 {{- end }}
 {{- end }}
 
-{{/* "true" when REGUA_DATABASE_URL is built from the bundled PostgreSQL chart's service and Secret. */}}
-{{- define "regua.bundledDatabaseUrl" -}}
-{{- if and .Values.postgresql.enabled (not .Values.secret.existingSecret) (not .Values.secret.values.REGUA_DATABASE_URL) }}
-{{- "true" }}
+{{/* Pod spec of a one-off container (migrations, training): the shared config inline (a pre-install hook
+     runs before the ConfigMap exists), the shared Secret, non-root and read-only like the services.
+     Call with (dict "root" $ "name" service "command" list "resources" map). */}}
+{{- define "regua.jobPod" -}}
+{{- $root := .root }}
+serviceAccountName: {{ include "regua.serviceAccountName" $root }}
+automountServiceAccountToken: false
+{{- with $root.Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
 {{- end }}
+securityContext:
+  {{- toYaml $root.Values.podSecurityContext | nindent 2 }}
+containers:
+  - name: {{ .name }}
+    image: {{ include "regua.image" (dict "root" $root "name" .name) | quote }}
+    imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+    command: {{ toJson .command }}
+    envFrom:
+      - secretRef:
+          name: {{ include "regua.secretName" $root }}
+    env:
+      - name: REGUA_SERVICE_NAME
+        value: {{ printf "%s-job" .name | quote }}
+      {{- range $key, $value := $root.Values.config }}
+      {{- if $value }}
+      - name: {{ $key }}
+        value: {{ $value | toString | quote }}
+      {{- end }}
+      {{- end }}
+    resources:
+      {{- toYaml .resources | nindent 6 }}
+    securityContext:
+      {{- toYaml $root.Values.securityContext | nindent 6 }}
+    volumeMounts:
+      - name: tmp
+        mountPath: /tmp
+volumes:
+  - name: tmp
+    emptyDir:
+      sizeLimit: 64Mi
 {{- end }}

@@ -302,6 +302,7 @@ def _report_path(channel: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--host", default="127.0.0.1", help="0.0.0.0 in a container (compose)")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--sms-token", default="local-sms-token")
     parser.add_argument("--sms-secret", default="local-sms-webhook-secret")
@@ -316,7 +317,7 @@ def main() -> None:
     sink = ProviderSink(args.out, Channel("sms", args.sms_token, args.sms_secret, args.sms_webhook, dedupe=dedupe),
                         Channel("whatsapp", args.whatsapp_token, args.whatsapp_secret, args.whatsapp_webhook,
                                 dedupe=dedupe), args.report_every)
-    web.run_app(sink.app(), host="127.0.0.1", port=args.port, access_log=None, print=None)
+    web.run_app(sink.app(), host=args.host, port=args.port, access_log=None, print=None)
 
 
 if __name__ == "__main__":

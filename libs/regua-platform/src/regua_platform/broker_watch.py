@@ -18,6 +18,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from prometheus_client import Counter
 
+from regua_platform.kafka import new_topics
+from regua_platform.kafka_security import client_options
 from regua_platform.outbox import requeue
 from regua_platform.settings import Settings
 from regua_platform.supervise import OUTAGE, Throttled
@@ -57,13 +59,13 @@ class BrokerWatch:
             marker = marker_topic(self._settings.service_name)
             requeued = 0
             if missing:
-                await _create(admin, [t for t in missing if t != marker], self._settings.kafka_partitions)
+                await _create(admin, new_topics(self._settings, [t for t in missing if t != marker]))
             if marker in missing:
                 # The marker goes last: a re-queue cut short by an outage is done again at the next check.
                 self.lost("the broker lost its state")
                 REBUILDS.inc()
                 requeued = await requeue(self._pool)
-                await _create(admin, [marker], 1)
+                await _create(admin, [NewTopic(marker, 1, self._settings.kafka_replication_factor)])
                 log.warning("the broker had no state of this service: topics created, outbox re-queued",
                             extra={"topics": len(missing), "requeued": requeued})
         except (KafkaError, OSError, TimeoutError) as exc:
@@ -77,7 +79,7 @@ class BrokerWatch:
     async def _admin_client(self) -> AIOKafkaAdminClient:
         if self._admin is None:
             admin = AIOKafkaAdminClient(bootstrap_servers=self._settings.kafka_bootstrap_servers,
-                                        request_timeout_ms=5000)
+                                        request_timeout_ms=5000, **client_options(self._settings))
             await admin.start()
             self._admin = admin
         return self._admin
@@ -113,10 +115,10 @@ class BrokerWatch:
             await asyncio.sleep(self._settings.kafka_watch_seconds)
 
 
-async def _create(admin: AIOKafkaAdminClient, topics: list[str], partitions: int) -> None:
+async def _create(admin: AIOKafkaAdminClient, topics: list[NewTopic]) -> None:
     if not topics:
         return
     try:
-        await admin.create_topics([NewTopic(t, partitions, 1) for t in topics])
+        await admin.create_topics(topics)
     except TopicAlreadyExistsError:
         pass  # another replica or service created some of them first

@@ -138,13 +138,17 @@ class OutboxPublisher:
         await asyncio.gather(*sent)
 
 
+def new_topics(settings: Settings, topics: Sequence[str]) -> list[NewTopic]:
+    return [NewTopic(t, settings.kafka_partitions, settings.kafka_replication_factor) for t in topics]
+
+
 async def ensure_topics(settings: Settings, topics: Sequence[str]) -> None:
     """Creates topics explicitly (auto-created ones get the broker's default partition count)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, **client_options(settings))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        wanted = [NewTopic(t, settings.kafka_partitions, 1) for t in topics if t not in existing]
+        wanted = new_topics(settings, [t for t in topics if t not in existing])
         if wanted:
             try:
                 await admin.create_topics(wanted)

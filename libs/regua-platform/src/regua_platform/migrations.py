@@ -3,13 +3,22 @@
 A service's files live in ``<package>/migrations/NNN_name.sql``; the platform's own tables (outbox,
 processed events) are applied first into every schema, then those of the libraries the service names
 (``ServiceSpec.libraries``). Files run with ``search_path`` set to the schema, so they never name it.
+
+``python -m regua_platform.migrations regua_<service>`` migrates that service's schema and exits: the Helm
+chart's pre-install/upgrade Job, with the pods started with ``REGUA_MIGRATE_ON_START=false``.
 """
 
+import argparse
+import asyncio
+import importlib
 import logging
 from collections.abc import Sequence
 from importlib import resources
 
 import asyncpg
+
+from regua_platform.logging import configure_logging
+from regua_platform.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -46,3 +55,24 @@ async def migrate(dsn: str, schema: str, package: str, libraries: Sequence[str] 
     finally:
         await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", f"regua-migrate-{schema}")
         await conn.close()
+
+
+async def migrate_service(module: str, dsn: str) -> list[str]:
+    """Migrates the schema of the service whose package is ``module`` (its ``app.SPEC``)."""
+    spec = importlib.import_module(f"{module}.app").SPEC
+    return await migrate(dsn, spec.schema, spec.package, spec.libraries)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m regua_platform.migrations",
+                                     description="Applies a service's pending migrations, then exits.")
+    parser.add_argument("module", help="the service's package, e.g. regua_ingestion")
+    module = parser.parse_args(argv).module
+    settings = Settings()
+    configure_logging("migrations", settings.log_level)
+    applied = asyncio.run(migrate_service(module, settings.database_url))
+    log.info("migrations done", extra={"service": module, "applied": len(applied)})
+
+
+if __name__ == "__main__":
+    main()

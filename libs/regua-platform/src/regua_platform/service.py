@@ -92,6 +92,13 @@ def _require_signing_key(settings: Settings) -> None:
     verifier_from(settings.trusted_producers)
 
 
+async def prepare_schema(spec: ServiceSpec, settings: Settings) -> list[str]:
+    """Migrates the service's schema at start-up, unless a Job does it before the pods start (the chart)."""
+    if not settings.migrate_on_start:
+        return []
+    return await migrate(settings.database_url, spec.schema, spec.package, spec.libraries)
+
+
 def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     _require_signing_key(settings)
     configure_logging(spec.name, settings.log_level)
@@ -101,7 +108,7 @@ def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await migrate(settings.database_url, spec.schema, spec.package, spec.libraries)
+        await prepare_schema(spec, settings)
         pool = await create_pool(settings.database_url, spec.schema,
                                  min_size=settings.db_pool_min, max_size=settings.db_pool_max)
         broker = create_broker(settings)

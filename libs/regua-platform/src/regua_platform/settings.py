@@ -20,12 +20,18 @@ class Settings(BaseSettings):
     database_url: str = "postgresql://postgres@127.0.0.1:5432/regua"
     db_pool_min: int = 1
     db_pool_max: int = 10
+    #: Each service migrates its schema at start-up; off where a Job migrates before the pods start
+    #: (the Helm chart's pre-install/upgrade Jobs run `python -m regua_platform.migrations <module>`).
+    migrate_on_start: bool = True
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     # Group join takes max(1 s, session_timeout/2) on small brokers; keep both configurable.
     kafka_session_timeout_ms: int = 10_000
     kafka_heartbeat_interval_ms: int = 3_000
     kafka_max_batch: int = 500
     kafka_partitions: int = 4
+    #: Replicas of each partition of the topics the services create (ensure_topics); 3 on a production
+    #: cluster, 1 on a single broker (the local stack).
+    kafka_replication_factor: int = 1
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     #: Larger request bodies are refused with 413 before they are read (a batch of 1,000 invoices is ~0.5 MB).
