@@ -19,7 +19,7 @@ from regua_ingestion import handlers, store
 from regua_ingestion.domain import InvoiceNotOpen, PaymentExceedsBalance
 from regua_ingestion.tenants import create_tenant, rotate_api_key
 from regua_platform import audit
-from regua_platform.http import ApiError
+from regua_platform.http import ApiError, errors
 from regua_platform.pii import Keyring
 from regua_platform.privacy import keyring_of
 from regua_platform.service import runtime_of
@@ -92,7 +92,8 @@ _ONE_OR_BATCH = {"requestBody": {"required": True, "content": {"application/json
 ]}}}}}
 
 
-@router.post("/v1/invoices", status_code=201, tags=["invoices"], openapi_extra=_ONE_OR_BATCH)
+@router.post("/v1/invoices", status_code=201, tags=["invoices"], openapi_extra=_ONE_OR_BATCH,
+             responses=errors(400))
 async def register_invoices(
     request: Request, tenant: TenantDep, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
@@ -129,7 +130,7 @@ async def _load_for_update(conn: asyncpg.Connection, tenant: Tenant, invoice_id:
     return invoice
 
 
-@router.post("/v1/invoices/{invoice_id}/payments", status_code=201, tags=["invoices"])
+@router.post("/v1/invoices/{invoice_id}/payments", status_code=201, tags=["invoices"], responses=errors(409))
 async def record_payment(request: Request, invoice_id: UUID, payment: PaymentIn, tenant: TenantDep,
                          idempotency_key: IdempotencyKey = None) -> JSONResponse:
     async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
@@ -147,7 +148,7 @@ async def record_payment(request: Request, invoice_id: UUID, payment: PaymentIn,
     return await _in_transaction(request, tenant, idempotency_key, work)
 
 
-@router.post("/v1/invoices/{invoice_id}/cancel", tags=["invoices"])
+@router.post("/v1/invoices/{invoice_id}/cancel", tags=["invoices"], responses=errors(409))
 async def cancel_invoice(request: Request, invoice_id: UUID, tenant: TenantDep,
                          cancel: CancelIn | None = None, idempotency_key: IdempotencyKey = None) -> JSONResponse:
     async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
