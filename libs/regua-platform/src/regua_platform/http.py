@@ -198,7 +198,7 @@ _CREDENTIALS = {"x-api-key", "x-admin-token", "x-staff-token"}
 
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     """``responses=`` of a route for the error answers only it gives (e.g. 409); the generic ones
-    (401, 404, 413, 422, 503) are added to every operation by :func:`document_api`."""
+    (400, 401, 403, 404, 413, 422, 503) are added to every operation by :func:`document_api`."""
     return {code: {"description": _WHY[code], "content": {"application/json": {"schema": _ERROR_REF}}}
             for code in codes}
 
@@ -228,7 +228,7 @@ def _document_operation(operation: dict[str, Any]) -> None:
     if any(p["in"] == "path" for p in params):
         codes.add(404)
     if "requestBody" in operation:
-        codes.add(413)
+        codes |= {400, 413}  # 400: a body that is not JSON in UTF-8
     responses = operation.setdefault("responses", {})
     for code, answer in errors(*sorted(codes)).items():
         if str(code) not in responses or code == 422:  # 422: ours replaces FastAPI's HTTPValidationError

@@ -85,6 +85,8 @@ async def _json_body(request: Request) -> Any:
         return json.loads(await request.body() or b"null")
     except json.JSONDecodeError as exc:
         raise ApiError(400, "(body)", f"invalid JSON: {exc.msg} at position {exc.pos}") from exc
+    except UnicodeDecodeError as exc:  # JSON is UTF-8 text
+        raise ApiError(400, "(body)", f"not UTF-8 text at position {exc.start}") from exc
 
 
 _ONE_OR_BATCH = {"requestBody": {"required": True, "content": {"application/json": {"schema": {"oneOf": [
@@ -92,8 +94,7 @@ _ONE_OR_BATCH = {"requestBody": {"required": True, "content": {"application/json
 ]}}}}}
 
 
-@router.post("/v1/invoices", status_code=201, tags=["invoices"], openapi_extra=_ONE_OR_BATCH,
-             responses=errors(400))
+@router.post("/v1/invoices", status_code=201, tags=["invoices"], openapi_extra=_ONE_OR_BATCH)
 async def register_invoices(
     request: Request, tenant: TenantDep, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
