@@ -64,3 +64,15 @@ def test_swagger_ui_loads_only_local_files(client: TestClient) -> None:
         assert answer.status_code == 200, url
     assert "cdn" not in page.text.lower()
     assert client.get("/redoc").status_code == 404  # ReDoc's page would load its script from a CDN
+
+
+def test_the_invoice_api_declares_what_it_answers() -> None:
+    spec = importlib.import_module("regua_ingestion.app").SPEC
+    client = TestClient(create_app(spec, Settings(service_name=spec.name, signing_key=new_key_pair()[0])))
+    paths = client.get("/openapi.json").json()["paths"]
+    for path, method, code in [("/v1/invoices", "post", "201"), ("/v1/invoices", "post", "200"),
+                               ("/v1/invoices", "get", "200"), ("/v1/invoices/{invoice_id}", "get", "200"),
+                               ("/v1/invoices/{invoice_id}/payments", "post", "201"),
+                               ("/v1/invoices/{invoice_id}/cancel", "post", "200")]:
+        schema = paths[path][method]["responses"][code]["content"]["application/json"]["schema"]
+        assert refs(schema), (path, method, code, schema)

@@ -18,6 +18,7 @@ from schemathesis.checks import (
 from schemathesis.core.failures import FailureGroup
 from schemathesis.core.result import Err
 
+from regua_ingestion.api import InvoicePage, InvoiceView, RegisteredBatch, RegisteredInvoice
 from regua_localstack.stack import SERVICES
 from tests.support.client import Platform
 
@@ -81,3 +82,22 @@ def test_an_invoice_body_that_is_not_utf8_is_refused_with_400(platform: Platform
                    headers={"X-API-Key": credentials["x-api-key"], "Content-Type": "application/json"}, timeout=30)
     assert r.status_code == 400, r.text
     assert r.json() == {"errors": [{"field": "(body)", "reason": "not UTF-8 text at position 7"}]}
+
+
+def test_invoice_answers_match_their_declared_models(platform: Platform, credentials: dict[str, str]) -> None:
+    """The fuzzing rarely builds a valid invoice (CPF check digits): a real one's answers, model by model."""
+    invoice = {"external_id": "NF-FUZZ-1", "amount_cents": 10_000, "due_date": "2027-04-10",
+               "debtor": {"document": "529.982.247-25", "name": "Carlos Pereira", "email": "carlos@example.com"}}
+    with platform.api(credentials["x-api-key"]) as api:
+        created = api.post("/v1/invoices", json=invoice)
+        assert created.status_code == 201, created.text
+        registered = RegisteredInvoice.model_validate(created.json())
+        again = api.post("/v1/invoices", json={"invoices": [invoice]})
+        assert again.status_code == 200 and not RegisteredBatch.model_validate(again.json()).invoices[0].created
+        paid = api.post(f"/v1/invoices/{registered.id}/payments", json={"amount_cents": 1_000})
+        assert paid.status_code == 201 and InvoiceView.model_validate(paid.json()).paid_cents == 1_000
+        cancelled = api.post(f"/v1/invoices/{registered.id}/cancel", json={"reason": "fuzz"})
+        assert InvoiceView.model_validate(cancelled.json()).status == "cancelled"
+        InvoiceView.model_validate(api.get(f"/v1/invoices/{registered.id}").json())
+        page = InvoicePage.model_validate(api.get("/v1/invoices", params={"external_id": "NF-FUZZ-1"}).json())
+        assert [i.id for i in page.invoices] == [registered.id]
