@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, unquote_to_bytes
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -171,3 +171,91 @@ def _install_outage_handler(app: FastAPI) -> None:
 
     for kind in OUTAGE:
         app.add_exception_handler(kind, outage)
+
+
+# --- OpenAPI: the error shape as one component, the answers every route can give, no dangling $refs ---
+
+class FieldError(BaseModel):
+    field: str
+    reason: str
+
+
+class ErrorBody(BaseModel):
+    """The one error shape of every service."""
+
+    errors: list[FieldError]
+
+
+_ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
+_WHY = {
+    400: "Malformed request", 401: "Missing or unknown credentials", 403: "Credentials lack the right",
+    404: "No such resource (another tenant's looks the same)", 409: "Conflicts with the resource's state",
+    413: "Request body too large", 422: "Invalid input, per field", 429: "Too many attempts (Retry-After)",
+    503: "Database or broker away; try again (Retry-After)",
+}
+_CREDENTIALS = {"x-api-key", "x-admin-token", "x-staff-token"}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` of a route for the error answers only it gives (e.g. 409); the generic ones
+    (400, 401, 403, 404, 413, 422, 503) are added to every operation by :func:`document_api`."""
+    return {code: {"description": _WHY[code], "content": {"application/json": {"schema": _ERROR_REF}}}
+            for code in codes}
+
+
+def no_content(description: str) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` entry for a route that may answer 204 with no body."""
+    return {204: {"description": description}}
+
+
+def _hoist_defs(node: Any, found: dict[str, Any]) -> Any:
+    """Moves nested pydantic ``$defs`` (from a schema pasted into ``openapi_extra``) into components."""
+    if isinstance(node, dict):
+        for name, schema in node.pop("$defs", {}).items():
+            found[name] = _hoist_defs(schema, found)
+        return {k: (v.replace("#/$defs/", "#/components/schemas/") if k == "$ref" and isinstance(v, str)
+                    else _hoist_defs(v, found)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_hoist_defs(v, found) for v in node]
+    return node
+
+
+def _document_operation(operation: dict[str, Any]) -> None:
+    params = operation.get("parameters", [])
+    codes = {422, 503}
+    if any(p["in"] == "header" and p["name"].lower() in _CREDENTIALS for p in params):
+        codes |= {401, 403}
+    if any(p["in"] == "path" for p in params):
+        codes.add(404)
+    if "requestBody" in operation:
+        codes |= {400, 413}  # 400: a body that is not JSON in UTF-8
+    responses = operation.setdefault("responses", {})
+    for code, answer in errors(*sorted(codes)).items():
+        if str(code) not in responses or code == 422:  # 422: ours replaces FastAPI's HTTPValidationError
+            responses[str(code)] = answer
+
+
+def document_api(app: FastAPI) -> None:
+    """Wraps ``app.openapi`` so the document is complete: the error shape is a component declared on every
+    operation for the answers the platform itself gives, and no ``$ref`` points outside the document."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        found: dict[str, Any] = {}
+        document: dict[str, Any] = _hoist_defs(build(), found)
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        for name, schema in found.items():
+            schemas.setdefault(name, schema)
+        schemas["ErrorBody"] = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas["FieldError"] = schemas["ErrorBody"].pop("$defs")["FieldError"]
+        for name in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(name, None)
+        for path in document.get("paths", {}).values():
+            for operation in path.values():
+                _document_operation(operation)
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -23,10 +23,11 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import make_asgi_app
 
 from regua_contracts.topics import PRODUCERS
+from regua_platform.api_docs import install_docs
 from regua_platform.broker_watch import BrokerWatch
 from regua_platform.consumer_lag import lag_loop
 from regua_platform.db import RETRYABLE, create_pool
-from regua_platform.http import install_error_handlers
+from regua_platform.http import document_api, install_error_handlers
 from regua_platform.http_metrics import HttpMetrics
 from regua_platform.kafka import OutboxPublisher, create_broker, parking_lot
 from regua_platform.log_throttle import throttle_noisy_clients
@@ -165,8 +166,9 @@ def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
             await pool.close()
             shutdown_tracing()
 
-    app = FastAPI(title=spec.title or f"Régua {spec.name}", lifespan=lifespan)
+    app = FastAPI(title=spec.title or f"Régua {spec.name}", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.mount("/metrics", make_asgi_app())
+    install_docs(app)
     install_error_handlers(app, settings.http_max_body_bytes)
     app.add_middleware(HttpMetrics)  # outside the request guard: its 413/422 answers are counted too
 
@@ -191,6 +193,7 @@ def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
 
     for router in spec.routers:
         app.include_router(router)
+    document_api(app)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
     return app
 

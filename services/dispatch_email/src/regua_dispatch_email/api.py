@@ -4,6 +4,7 @@ POST records the opt-out (also RFC 8058 one-click from the mail client)."""
 import uuid
 from datetime import UTC, datetime
 from html import escape
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -24,6 +25,10 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(_PAGE.format(title=escape(title), body=body), status_code=status)
 
 
+_INVALID_LINK: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Invalid or expired link (a page)", "content": {"text/html": {"schema": {"type": "string"}}}}}
+
+
 def _verify(request: Request, token: str) -> dict[str, str] | HTMLResponse:
     try:
         return links.verify(token, runtime_of(request).settings.link_secret, datetime.now(UTC), links.UNSUBSCRIBE)
@@ -31,7 +36,7 @@ def _verify(request: Request, token: str) -> dict[str, str] | HTMLResponse:
         return _page("Link inválido", f"<p>Não foi possível validar este link: {escape(str(exc))}.</p>", 400)
 
 
-@router.get("/unsubscribe/{token}", response_class=HTMLResponse)
+@router.get("/unsubscribe/{token}", response_class=HTMLResponse, responses=_INVALID_LINK)
 async def confirm_page(request: Request, token: str) -> HTMLResponse:
     claims = _verify(request, token)
     if isinstance(claims, HTMLResponse):
@@ -42,7 +47,7 @@ async def confirm_page(request: Request, token: str) -> HTMLResponse:
                  f'<form method="post" action="/unsubscribe/{escape(token)}"><button>Confirmar</button></form>')
 
 
-@router.post("/unsubscribe/{token}", response_class=HTMLResponse)
+@router.post("/unsubscribe/{token}", response_class=HTMLResponse, responses=_INVALID_LINK)
 async def unsubscribe(request: Request, token: str) -> HTMLResponse:
     claims = _verify(request, token)
     if isinstance(claims, HTMLResponse):

@@ -14,7 +14,7 @@ from regua_contracts.contacts import CallOutcome
 from regua_dispatch_phone import handlers, store
 from regua_dispatch_phone.domain import InvalidOutcome
 from regua_platform import audit
-from regua_platform.http import ApiError
+from regua_platform.http import ApiError, errors, no_content
 from regua_platform.service import Runtime, runtime_of
 from regua_platform.staff import OperatorDep
 
@@ -32,7 +32,7 @@ def _today(runtime: Runtime) -> date:
     return runtime.extras["clock"].now().astimezone(ZoneInfo(runtime.settings.timezone)).date()  # type: ignore[no-any-return]
 
 
-@router.post("/next", response_model=None)
+@router.post("/next", response_model=None, responses=no_content("no call the compliance gate allows now"))
 async def next_call(request: Request, agent: OperatorDep) -> dict[str, Any] | Response:
     """The best call the compliance gate allows now, assigned to the agent of the staff token (X-Staff-Token);
     204 when there is none."""
@@ -44,7 +44,7 @@ async def next_call(request: Request, agent: OperatorDep) -> dict[str, Any] | Re
     return handlers.view(row, _today(runtime), runtime.extras["clock"].now())
 
 
-@router.post("/{call_id}/outcome")
+@router.post("/{call_id}/outcome", responses=errors(409))
 async def record_outcome(request: Request, call_id: UUID, body: OutcomeIn, agent: OperatorDep) -> dict[str, Any]:
     """Recorded for the agent of the staff token, never an id from the body."""
     runtime = runtime_of(request)

@@ -13,7 +13,7 @@ from regua_dispatch.inbound import InboundMessage, Receipt, step_reference
 from regua_dispatch.webhooks import timestamped_body
 from regua_dispatch_sms.adapter import INVALID_NUMBER
 from regua_platform.clock import observe
-from regua_platform.http import ApiError
+from regua_platform.http import ApiError, errors
 from regua_platform.service import runtime_of
 
 router = APIRouter(prefix="/webhooks/sms", tags=["webhooks"])
@@ -58,7 +58,7 @@ async def _parse(request: Request, model: type[M]) -> M:
         raise ApiError(400, "(body)", f"not a webhook payload: {exc}"[:300]) from exc
 
 
-@router.post("/receipts")
+@router.post("/receipts", responses=errors(400, 401))
 async def receipts(request: Request) -> dict[str, int]:
     payload = await _parse(request, Receipts)
     runtime = runtime_of(request)
@@ -69,7 +69,7 @@ async def receipts(request: Request) -> dict[str, int]:
     return {"applied": applied}
 
 
-@router.post("/inbound")
+@router.post("/inbound", responses=errors(400, 401))
 async def messages(request: Request) -> dict[str, int]:
     payload = await _parse(request, Messages)
     runtime = runtime_of(request)

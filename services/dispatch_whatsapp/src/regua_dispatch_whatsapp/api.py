@@ -15,7 +15,7 @@ from regua_dispatch import inbound
 from regua_dispatch.inbound import InboundMessage, Receipt, step_reference
 from regua_dispatch.webhooks import require_fresh, signed_body
 from regua_platform.clock import observe
-from regua_platform.http import ApiError
+from regua_platform.http import ApiError, errors
 from regua_platform.service import runtime_of
 
 router = APIRouter(prefix="/webhooks/whatsapp", tags=["webhooks"])
@@ -76,7 +76,7 @@ class Notification(_Loose):
     entry: list[Entry] = []
 
 
-@router.get("", response_class=PlainTextResponse)
+@router.get("", response_class=PlainTextResponse, responses=errors(403))
 async def verify(request: Request, mode: Annotated[str, Query(alias="hub.mode")] = "",
                  token: Annotated[str, Query(alias="hub.verify_token")] = "",
                  challenge: Annotated[str, Query(alias="hub.challenge")] = "") -> str:
@@ -85,7 +85,7 @@ async def verify(request: Request, mode: Annotated[str, Query(alias="hub.mode")]
     return challenge
 
 
-@router.post("")
+@router.post("", responses=errors(400, 401))
 async def notify(request: Request) -> dict[str, int]:
     runtime = runtime_of(request)
     raw = await signed_body(request, runtime.settings.whatsapp_app_secret)

@@ -4,8 +4,8 @@ import hashlib
 import json
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import asyncpg
@@ -19,7 +19,7 @@ from regua_ingestion import handlers, store
 from regua_ingestion.domain import InvoiceNotOpen, PaymentExceedsBalance
 from regua_ingestion.tenants import create_tenant, rotate_api_key
 from regua_platform import audit
-from regua_platform.http import ApiError
+from regua_platform.http import ApiError, errors
 from regua_platform.pii import Keyring
 from regua_platform.privacy import keyring_of
 from regua_platform.service import runtime_of
@@ -49,6 +49,37 @@ class TenantIn(BaseModel):
     address: Annotated[str, Field(min_length=5, max_length=300)]
     #: integration (default): the client's systems; administration: also its rulers and policies.
     scope: Scope = "integration"
+
+
+class InvoiceView(BaseModel):
+    """An invoice as the API answers it (store.invoice_view); ``debtor`` is null once the person was erased."""
+
+    id: UUID
+    external_id: str
+    status: Literal["open", "paid", "cancelled"]
+    amount_cents: int
+    paid_cents: int
+    outstanding_cents: int
+    due_date: date
+    debtor_id: UUID
+    debtor: dict[str, Any] | None
+    description: str | None
+    tags: list[str]
+    created_at: datetime
+    payments: list[dict[str, Any]]
+
+
+class RegisteredInvoice(InvoiceView):
+    created: bool = Field(description="false when the external id was already registered (nothing changed)")
+
+
+class RegisteredBatch(BaseModel):
+    invoices: list[RegisteredInvoice]
+
+
+class InvoicePage(BaseModel):
+    invoices: list[InvoiceView]
+    next: UUID | None = Field(description="pass as `after` for the next page; null on the last one")
 
 
 IdempotencyKey = Annotated[str | None, Header(max_length=200)]
@@ -85,6 +116,8 @@ async def _json_body(request: Request) -> Any:
         return json.loads(await request.body() or b"null")
     except json.JSONDecodeError as exc:
         raise ApiError(400, "(body)", f"invalid JSON: {exc.msg} at position {exc.pos}") from exc
+    except UnicodeDecodeError as exc:  # JSON is UTF-8 text
+        raise ApiError(400, "(body)", f"not UTF-8 text at position {exc.start}") from exc
 
 
 _ONE_OR_BATCH = {"requestBody": {"required": True, "content": {"application/json": {"schema": {"oneOf": [
@@ -92,7 +125,9 @@ _ONE_OR_BATCH = {"requestBody": {"required": True, "content": {"application/json
 ]}}}}}
 
 
-@router.post("/v1/invoices", status_code=201, tags=["invoices"], openapi_extra=_ONE_OR_BATCH)
+@router.post("/v1/invoices", status_code=201, tags=["invoices"], openapi_extra=_ONE_OR_BATCH,
+             response_model=RegisteredInvoice | RegisteredBatch,
+             responses={200: {"model": RegisteredInvoice | RegisteredBatch, "description": "All already registered"}})
 async def register_invoices(
     request: Request, tenant: TenantDep, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
@@ -129,7 +164,8 @@ async def _load_for_update(conn: asyncpg.Connection, tenant: Tenant, invoice_id:
     return invoice
 
 
-@router.post("/v1/invoices/{invoice_id}/payments", status_code=201, tags=["invoices"])
+@router.post("/v1/invoices/{invoice_id}/payments", status_code=201, tags=["invoices"], responses=errors(409),
+             response_model=InvoiceView)
 async def record_payment(request: Request, invoice_id: UUID, payment: PaymentIn, tenant: TenantDep,
                          idempotency_key: IdempotencyKey = None) -> JSONResponse:
     async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
@@ -147,7 +183,7 @@ async def record_payment(request: Request, invoice_id: UUID, payment: PaymentIn,
     return await _in_transaction(request, tenant, idempotency_key, work)
 
 
-@router.post("/v1/invoices/{invoice_id}/cancel", tags=["invoices"])
+@router.post("/v1/invoices/{invoice_id}/cancel", tags=["invoices"], responses=errors(409), response_model=InvoiceView)
 async def cancel_invoice(request: Request, invoice_id: UUID, tenant: TenantDep,
                          cancel: CancelIn | None = None, idempotency_key: IdempotencyKey = None) -> JSONResponse:
     async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
@@ -161,7 +197,8 @@ async def cancel_invoice(request: Request, invoice_id: UUID, tenant: TenantDep,
     return await _in_transaction(request, tenant, idempotency_key, work)
 
 
-@router.get("/v1/invoices", tags=["invoices"])
+@router.get("/v1/invoices", tags=["invoices"], response_model=None,
+            responses={200: {"model": InvoicePage}})
 async def list_invoices(
     request: Request, tenant: TenantDep, external_id: str | None = None,
     status: Annotated[str | None, Query(pattern="^(open|paid|cancelled)$")] = None,
@@ -175,7 +212,8 @@ async def list_invoices(
     return {"invoices": items, "next": items[-1]["id"] if len(items) == limit else None}
 
 
-@router.get("/v1/invoices/{invoice_id}", tags=["invoices"])
+@router.get("/v1/invoices/{invoice_id}", tags=["invoices"], response_model=None,
+            responses={200: {"model": InvoiceView}})
 async def get_invoice(request: Request, invoice_id: UUID, tenant: TenantDep) -> dict[str, Any]:
     view = await store.invoice_view(runtime_of(request).pool, keyring_of_request(request), tenant.id, invoice_id)
     if view is None:

@@ -13,7 +13,7 @@ from regua_negotiation import handlers, store, views
 from regua_negotiation.domain.policy import NegotiationPolicy
 from regua_negotiation.legal import ceilings
 from regua_platform import audit, outbox
-from regua_platform.http import ApiError
+from regua_platform.http import ApiError, errors
 from regua_platform.outbox import OutboxMessage
 from regua_platform.service import runtime_of
 from regua_platform.staff import ConfigDep, OperatorDep
@@ -84,7 +84,7 @@ async def send_offers(request: Request, debtor_id: UUID, body: SendOffers, tenan
     return {"request_id": str(event.event_id), "channel": body.channel}
 
 
-@router.post("/offers/{offer_id}/accept", status_code=201)
+@router.post("/offers/{offer_id}/accept", status_code=201, responses=errors(409))
 async def accept(request: Request, offer_id: UUID, agent: OperatorDep) -> dict[str, Any]:
     """An agent (staff token) accepts an offer on the debtor's behalf; audited."""
     runtime = runtime_of(request)

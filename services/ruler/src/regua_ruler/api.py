@@ -10,7 +10,7 @@ from regua_contracts import topics
 from regua_contracts.clock import ClockSet
 from regua_platform import outbox
 from regua_platform.clock import SimulatedClock
-from regua_platform.http import ApiError
+from regua_platform.http import ApiError, errors
 from regua_platform.outbox import OutboxMessage
 from regua_platform.service import runtime_of
 from regua_platform.staff import require_admin_token
@@ -36,14 +36,14 @@ def _simulated(request: Request, token: str | None) -> SimulatedClock:
     return current
 
 
-@router.get("/clock")
+@router.get("/clock", responses=errors(409))
 async def get_clock(request: Request, x_admin_token: Annotated[str | None, Header()] = None) -> dict[str, Any]:
     sim = _simulated(request, x_admin_token)
     due = await cases.due_step_count(runtime_of(request).pool, sim.now())
     return {"now": sim.now().isoformat(), "due_steps": due}
 
 
-@router.post("/clock")
+@router.post("/clock", responses=errors(409))
 async def move_clock(request: Request, move: ClockMove,
                      x_admin_token: Annotated[str | None, Header()] = None) -> dict[str, Any]:
     sim = _simulated(request, x_admin_token)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from regua_platform import audit
 from regua_platform.errors import field_errors
-from regua_platform.http import ApiError
+from regua_platform.http import ApiError, errors
 from regua_platform.service import runtime_of
 from regua_platform.staff import ConfigDep, OperatorDep
 from regua_platform.tenants import TenantDep
@@ -114,7 +114,7 @@ class DisputeAnswer(BaseModel):
     outcome: Literal["upheld", "rejected"]
 
 
-@router.post("/invoices/{invoice_id}/disputes", status_code=201, tags=["cases"])
+@router.post("/invoices/{invoice_id}/disputes", status_code=201, tags=["cases"], responses=errors(409))
 async def open_dispute(request: Request, invoice_id: UUID, body: DisputeIn, tenant: TenantDep) -> dict[str, Any]:
     """'Não reconheço esta dívida': collection of this invoice pauses until the creditor answers."""
     runtime = runtime_of(request)
@@ -129,7 +129,7 @@ async def open_dispute(request: Request, invoice_id: UUID, body: DisputeIn, tena
     return {"invoice_id": str(invoice_id), "status": "paused", "reason": "dispute"}
 
 
-@router.post("/invoices/{invoice_id}/disputes/answer", tags=["cases"])
+@router.post("/invoices/{invoice_id}/disputes/answer", tags=["cases"], responses=errors(409))
 async def answer_dispute(request: Request, invoice_id: UUID, body: DisputeAnswer,
                          operator: OperatorDep) -> dict[str, Any]:
     """Upheld: the debt is not owed, collection stops. Rejected: the dispute no longer holds the case; it

@@ -1,0 +1,103 @@
+"""schemathesis against every service's /openapi.json, with the credentials each route needs: no answer is a
+server error, and every answer's status code, content type and body are the ones the document declares."""
+
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from schemathesis.core.failures import FailureGroup
+from schemathesis.core.result import Err
+
+from regua_ingestion.api import InvoicePage, InvoiceView, RegisteredBatch, RegisteredInvoice
+from regua_localstack.stack import SERVICES
+from tests.support.client import Platform
+
+#: Examples per operation: enough to reach each declared answer, small enough to keep the run near a minute.
+EXAMPLES = 5
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+#: Moving the shared simulated clock would move it for every later test of the session (it never goes back).
+SKIPPED = {("POST", "/admin/clock")}
+
+
+@pytest.fixture(scope="module")
+def credentials(platform: Platform) -> dict[str, str]:
+    tenant_id, api_key = platform.new_tenant("Fuzz Comércio Ltda", "11444777000161")
+    return {"x-api-key": api_key, "x-admin-token": platform.admin["X-Admin-Token"],
+            "x-staff-token": platform.staff(tenant_id, "sup.fuzz", "supervisor")["X-Staff-Token"]}
+
+
+def _fuzz(operation: Any, mode: GenerationMode, base_url: str, credentials: dict[str, str]) -> None:
+    @given(case=operation.as_strategy(mode))
+    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
+              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    def run(case: Any) -> None:
+        declared = {p.name.lower() for p in operation.headers}
+        headers = {k: v for k, v in (case.headers or {}).items() if k.lower() not in credentials}
+        headers |= {name: value for name, value in credentials.items() if name in declared}
+        case.headers = headers
+        case.call_and_validate(base_url=base_url, checks=CHECKS, timeout=30)
+
+    run()
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+def test_no_server_error_and_every_answer_as_declared(platform: Platform, credentials: dict[str, str],
+                                                      service: str) -> None:
+    base_url = platform.stack.url(service)
+    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
+    failures: list[str] = []
+    operations = 0
+    for result in schema.get_all_operations():
+        if isinstance(result, Err):
+            failures.append(f"an operation schemathesis cannot read: {result.err()}")
+            continue
+        operation = result.ok()
+        if (operation.method.upper(), operation.path) in SKIPPED:
+            continue
+        operations += 1
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            try:
+                _fuzz(operation, mode, base_url, credentials)
+            except Unsatisfiable:  # nothing of this operation can be made invalid (no parameter, no body)
+                assert mode is GenerationMode.NEGATIVE, operation.path
+            except (AssertionError, FailureGroup) as exc:  # every failing operation is reported, not the first
+                failures.append(f"{operation.method.upper()} {operation.path} ({mode.value}): {exc}")
+    assert operations, f"{service} documents no operation"
+    assert not failures, "\n\n".join(failures)
+
+
+def test_an_invoice_body_that_is_not_utf8_is_refused_with_400(platform: Platform, credentials: dict[str, str]) -> None:
+    """Found by the fuzzing above: it was a 500 (UnicodeDecodeError escaping the JSON parse)."""
+    r = httpx.post(f"{platform.stack.url('ingestion')}/v1/invoices", content=b'{"a": "\xff\xfe"}',
+                   headers={"X-API-Key": credentials["x-api-key"], "Content-Type": "application/json"}, timeout=30)
+    assert r.status_code == 400, r.text
+    assert r.json() == {"errors": [{"field": "(body)", "reason": "not UTF-8 text at position 7"}]}
+
+
+def test_invoice_answers_match_their_declared_models(platform: Platform, credentials: dict[str, str]) -> None:
+    """The fuzzing rarely builds a valid invoice (CPF check digits): a real one's answers, model by model."""
+    invoice = {"external_id": "NF-FUZZ-1", "amount_cents": 10_000, "due_date": "2027-04-10",
+               "debtor": {"document": "529.982.247-25", "name": "Carlos Pereira", "email": "carlos@example.com"}}
+    with platform.api(credentials["x-api-key"]) as api:
+        created = api.post("/v1/invoices", json=invoice)
+        assert created.status_code == 201, created.text
+        registered = RegisteredInvoice.model_validate(created.json())
+        again = api.post("/v1/invoices", json={"invoices": [invoice]})
+        assert again.status_code == 200 and not RegisteredBatch.model_validate(again.json()).invoices[0].created
+        paid = api.post(f"/v1/invoices/{registered.id}/payments", json={"amount_cents": 1_000})
+        assert paid.status_code == 201 and InvoiceView.model_validate(paid.json()).paid_cents == 1_000
+        cancelled = api.post(f"/v1/invoices/{registered.id}/cancel", json={"reason": "fuzz"})
+        assert InvoiceView.model_validate(cancelled.json()).status == "cancelled"
+        InvoiceView.model_validate(api.get(f"/v1/invoices/{registered.id}").json())
+        page = InvoicePage.model_validate(api.get("/v1/invoices", params={"external_id": "NF-FUZZ-1"}).json())
+        assert [i.id for i in page.invoices] == [registered.id]
