@@ -68,6 +68,7 @@ def test_a_phone_however_written_is_masked(phone: str, before: str, after: str) 
 @settings(max_examples=300, deadline=None)
 @given(st.one_of(cpfs(), cnpjs()), BEFORE, AFTER)
 @example("550000000000-00", "", "")  # once taken for a phone ("55" + ten digits), leaving "-00"
+@example("00.000.900000000", "", "")  # once taken for a phone after "00." (trunk 0, DDD 00, 9 0000 0000)
 def test_a_document_with_or_without_punctuation_is_masked(document: str, before: str, after: str) -> None:
     masked = mask_pii(f"{before}{document}{after}")
     assert not _leaks(masked, document), (document, masked)

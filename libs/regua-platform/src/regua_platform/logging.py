@@ -11,8 +11,9 @@ from opentelemetry import trace
 
 # Phones however written: +55 11 9 8765 4321, +55-11-98765-4321, (11) 98765-4321, a trunk 0 with or without a
 # carrier code (011 9..., 0 15 11 9...), 0055 abroad, dots, dashes or spaces between the groups. A number that
-# goes on after a dash, dot or slash is longer than a phone (a CNPJ's "-00"): the document rules take it.
-_PHONE = (r"(?<!\w)(?:(?:\+|00)?55[\s.\-]?|0[\s.\-]?(?:\d{{2}}[\s.\-]?)?){prefix}\(?\d{{2}}\)?[\s.\-]?"
+# goes on after (or before) a dash, dot or slash is longer than a phone (a CNPJ's "-00", "00.000."): the
+# document rules take it.
+_PHONE = (r"(?<!\w)(?<!\d[.\-/])(?:(?:\+|00)?55[\s.\-]?|0[\s.\-]?(?:\d{{2}}[\s.\-]?)?){prefix}\(?\d{{2}}\)?[\s.\-]?"
           r"(?:9[\s.\-]?)?\d{{4}}[\s.\-]?\d{{4}}(?![\w]|[.\-/]\d)")
 _PII = [
     (re.compile(r"[\w.+\-]+@[\w\-]+\.[\w.\-]+"), "<email>"),
