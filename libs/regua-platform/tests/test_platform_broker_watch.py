@@ -1,23 +1,28 @@
 """The broker watch against a real Tansu broker that the test kills and replaces with an empty one on the same
 port, and a real PostgreSQL outbox (integration)."""
 
+import asyncio
 import json
 import signal
 import tempfile
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
+from pydantic import BaseModel, TypeAdapter
 
 from regua_contracts.invoices import InvoiceCancelled
 from regua_localstack.infra import start_broker
 from regua_platform import outbox
 from regua_platform.broker_watch import BrokerStateLost, BrokerWatch, marker_topic
+from regua_platform.kafka import Delivery, Rejection, create_broker, ensure_topics, rewind, subscribe
 from regua_platform.outbox import OutboxMessage, OutboxRelay
 from regua_platform.settings import Settings
 
@@ -114,3 +119,79 @@ async def _add(pool: asyncpg.Pool, reason: str) -> None:
                              invoice_id=uuid.uuid4(), debtor_id=uuid.uuid4(), reason=reason)
     async with pool.acquire() as conn, conn.transaction():
         await outbox.add(conn, [OutboxMessage("regua.watch-test.v1", "k", event)])
+
+
+class Note(BaseModel):
+    n: int
+
+
+async def _standalone_commit(bootstrap: str, group: str, topic: str, offset: int) -> None:
+    """What a commit held back by the outage sends once its consumer reset its generation to rejoin: no member
+    and no generation, which the new broker takes as a standalone commit of the old broker's position."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign([TopicPartition(topic, 0)])
+        await consumer.commit({TopicPartition(topic, 0): offset})
+    finally:
+        await consumer.stop()
+
+
+async def _produce(bootstrap: str, topic: str, ns: range) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        for n in ns:
+            await producer.send_and_wait(topic, Note(n=n).model_dump_json().encode())
+    finally:
+        await producer.stop()
+
+
+async def _until(check: Callable[[], bool], timeout: float = 30.0) -> bool:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        if check() or asyncio.get_running_loop().time() > deadline:
+            return check()
+        await asyncio.sleep(0.1)
+
+
+async def test_consumers_read_a_rebuilt_broker_from_the_beginning_whatever_offsets_it_was_given(
+        pool: asyncpg.Pool) -> None:
+    """The old broker's position committed into the new one (a commit held back by the outage) must not make the
+    group skip the re-queued records below it."""
+    logs = Path(tempfile.mkdtemp(prefix="regua-watch-test-"))
+    kafka, bootstrap = start_broker(logs)
+    port = int(bootstrap.rsplit(":", 1)[1])
+    topic, group = f"regua.rewind-{uuid.uuid4().hex[:6]}.v1", f"g-{uuid.uuid4().hex[:6]}"
+    settings = Settings(service_name=f"svc-{uuid.uuid4().hex[:6]}", kafka_bootstrap_servers=bootstrap,
+                        kafka_partitions=1, kafka_session_timeout_ms=2000, kafka_heartbeat_interval_ms=500)
+    handled: list[int] = []
+
+    async def handler(deliveries: list[Delivery[Note]]) -> list[Rejection]:
+        handled.extend(d.event.n for d in deliveries)
+        return []
+
+    broker = create_broker(settings)
+    watch = BrokerWatch(settings, [topic], pool, rewind=lambda: rewind(broker))
+    subscribe(broker, settings, topic=topic, group_id=group, adapter=TypeAdapter(Note), handler=handler)
+    try:
+        await watch.check()
+        await broker.start()
+        await _produce(bootstrap, topic, range(5))
+        assert await _until(lambda: sorted(handled) == list(range(5)))
+
+        await broker.stop()  # the group is away while the stale commit lands (in a service: rejoining)
+        kafka.kill(signal.SIGKILL)
+        kafka, _ = start_broker(logs, port)  # empty
+        await ensure_topics(settings, [topic])
+        await _standalone_commit(bootstrap, group, topic, 5)
+        await _produce(bootstrap, topic, range(8))  # the five re-queued, and three more
+        handled.clear()
+        assert await watch.check() == 0  # the outbox is empty here; the consumers are rewound
+        await broker.start()
+
+        assert await _until(lambda: set(handled) >= set(range(8))), sorted(handled)
+    finally:
+        await broker.stop()
+        await watch.close()
+        kafka.stop()

@@ -11,7 +11,7 @@ gets nothing new before the re-queue.
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -37,8 +37,10 @@ def marker_topic(service_name: str) -> str:
 
 
 class BrokerWatch:
-    def __init__(self, settings: Settings, topics: Sequence[str], pool: asyncpg.Pool) -> None:
+    def __init__(self, settings: Settings, topics: Sequence[str], pool: asyncpg.Pool,
+                 rewind: Callable[[], None] = lambda: None) -> None:
         self._settings, self._pool = settings, pool
+        self._rewind = rewind  # the service's consumers read the rebuilt broker from the beginning (kafka.rewind)
         self._topics = [*topics, marker_topic(settings.service_name)]
         self.verified = asyncio.Event()  # the broker holds this service's topics: ready, the relay may publish
         self.problem = "not checked yet"
@@ -64,6 +66,7 @@ class BrokerWatch:
                 # The marker goes last: a re-queue cut short by an outage is done again at the next check.
                 self.lost("the broker lost its state")
                 REBUILDS.inc()
+                self._rewind()
                 requeued = await requeue(self._pool)
                 await _create(admin, [NewTopic(marker, 1, self._settings.kafka_replication_factor)])
                 log.warning("the broker had no state of this service: topics created, outbox re-queued",

@@ -19,9 +19,9 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import IllegalStateError, KafkaError, TopicAlreadyExistsError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
@@ -210,8 +210,23 @@ def subscribe(
         # An oversized record must be fetched to be dead-lettered, not leave the consumer stuck before it.
         max_partition_fetch_bytes=_FETCH_BYTES,
         fetch_max_bytes=_FETCH_BYTES,
+        listener=_Rewinder(consumer),
     )
     consumer.subscriber(consume)
+
+
+def rewind(broker: KafkaBroker) -> None:
+    """Called by the broker watch when it finds the broker without its state (regua_platform.broker_watch): every
+    subscription reads its topics again from the beginning, now and at its next assignment.
+
+    The committed offsets of a rebuilt broker cannot be trusted: a commit computed against the old broker and
+    held back by the outage goes out while the group is being rejoined, with no generation, and the new broker
+    takes it as a standalone commit; the group's next assignment then starts at the old broker's positions and
+    skips the re-queued records below them (no error: they are below the log end). The topics of a rebuilt broker
+    hold only what was re-queued or published since, and consumers dedupe, so the beginning is the place to start;
+    an assignment made before the watch noticed is rewound at once, the next one when it comes."""
+    for consumer in parking_lot(broker).consumers:
+        consumer.rewind()
 
 
 _FETCH_BYTES = 16 * 1024 * 1024
@@ -235,6 +250,25 @@ class Consumer(Generic[E]):
         self.adapter, self.handler = adapter, handler
         self.verifier = verifier_from(settings.trusted_producers)
         self.subscriber: LogicSubscriber[Any] | None = None  # set by subscribe()
+        self.rewind_pending = False  # the broker was rebuilt: the next assignment starts at the beginning
+
+    def rewind(self) -> None:
+        self.rewind_pending = True
+        client = self.client
+        if client is not None:
+            self.seek_to_start(client.assignment())
+
+    def seek_to_start(self, partitions: set[TopicPartition]) -> None:
+        """Offset 0 rather than seek_to_beginning (which waits on the broker): below the log start it is out
+        of range, and auto_offset_reset="earliest" takes the position to the first record kept."""
+        client = self.client
+        if client is None:
+            return
+        for tp in partitions:
+            try:
+                client.seek(tp, 0)
+            except IllegalStateError:  # revoked meanwhile: its next assignment is rewound
+                pass
 
     @property
     def client(self) -> AIOKafkaConsumer | None:
@@ -365,6 +399,23 @@ class Consumer(Generic[E]):
                 value = b""
             await self.broker.publish(value, dead_letter(self.topic), key=record.key, headers=headers)
             DEAD_LETTERED.labels(self.topic).inc()
+
+
+class _Rewinder(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Starts the first assignment after a broker rebuild at the beginning of the partitions (see rewind())."""
+
+    def __init__(self, consumer: Consumer[Any]) -> None:
+        self.consumer = consumer
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        pass
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        if self.consumer.rewind_pending and assigned:
+            self.consumer.rewind_pending = False
+            self.consumer.seek_to_start(assigned)
+            log.warning("the broker was rebuilt: reading the assigned partitions from the beginning",
+                        extra={"topic": self.consumer.topic, "group_id": self.consumer.group_id})
 
 
 def parking_lot(broker: KafkaBroker) -> "ParkingLot":

@@ -29,7 +29,7 @@ from regua_platform.consumer_lag import lag_loop
 from regua_platform.db import RETRYABLE, create_pool
 from regua_platform.http import document_api, install_error_handlers
 from regua_platform.http_metrics import HttpMetrics
-from regua_platform.kafka import OutboxPublisher, create_broker, parking_lot
+from regua_platform.kafka import OutboxPublisher, create_broker, parking_lot, rewind
 from regua_platform.log_throttle import throttle_noisy_clients
 from regua_platform.logging import configure_logging
 from regua_platform.migrations import migrate
@@ -113,7 +113,7 @@ def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
         pool = await create_pool(settings.database_url, spec.schema,
                                  min_size=settings.db_pool_min, max_size=settings.db_pool_max)
         broker = create_broker(settings)
-        watch = BrokerWatch(settings, spec.topics, pool)
+        watch = BrokerWatch(settings, spec.topics, pool, rewind=lambda: rewind(broker))
         await watch.check()  # creates the topics (and re-queues the outbox when the broker is new)
         runtime = Runtime(settings, pool, broker, watch=watch)
         app.state.runtime = runtime
