@@ -1,13 +1,16 @@
 """schemathesis against every service's /openapi.json, with the credentials each route needs: no answer is a
 server error, and every answer's status code, content type and body are the ones the document declares."""
 
-from typing import Any
+import uuid
+from datetime import timedelta
+from typing import Any, TypeVar
 
 import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
+from pydantic import BaseModel
 from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
@@ -18,9 +21,13 @@ from schemathesis.checks import (
 from schemathesis.core.failures import FailureGroup
 from schemathesis.core.result import Err
 
+from regua_contact_history.schemas import ContactPage
 from regua_ingestion.api import InvoicePage, InvoiceView, RegisteredBatch, RegisteredInvoice
 from regua_localstack.stack import SERVICES
-from tests.support.client import Platform
+from regua_negotiation.schemas import AgreementList, AgreementView, OfferMenu, PolicyView, SelfServiceLink
+from regua_ruler.schemas import CaseView, DisputeAnswered, DisputeOpened, RulerPerformance, RulerStats, RulerView
+from tests.support.client import Platform, eventually
+from tests.support.negotiation import negotiation_api, new_tenant, register, wait_offers
 
 #: Examples per operation: enough to reach each declared answer, small enough to keep the run near a minute.
 EXAMPLES = 5
@@ -101,3 +108,51 @@ def test_invoice_answers_match_their_declared_models(platform: Platform, credent
         InvoiceView.model_validate(api.get(f"/v1/invoices/{registered.id}").json())
         page = InvoicePage.model_validate(api.get("/v1/invoices", params={"external_id": "NF-FUZZ-1"}).json())
         assert [i.id for i in page.invoices] == [registered.id]
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _declared(model: type[M], answer: Any) -> M:
+    """The answer holds the model and has no field the model does not declare."""
+    assert set(answer) == set(model.model_fields), (model.__name__, set(answer) ^ set(model.model_fields))
+    return model.model_validate(answer)
+
+
+def test_case_and_negotiation_answers_match_their_declared_models(platform: Platform) -> None:
+    """Success answers the fuzzing cannot reach (they need a case, offers, an agreement), model by model."""
+    _, key = new_tenant(platform, "Modelos Declarados Ltda")
+    invoice = register(platform, key, f"models.{uuid.uuid4().hex[:8]}@example.com",
+                       platform.now().date() - timedelta(days=10), 15_000)
+    disputed = register(platform, key, f"disputed.{uuid.uuid4().hex[:8]}@example.com",
+                        platform.now().date() - timedelta(days=10), 9_000)
+    ruler = httpx.Client(base_url=platform.stack.url("ruler"), headers={"X-API-Key": key}, timeout=30)
+    with ruler, negotiation_api(platform, key) as neg:
+        case = eventually(lambda: (r := ruler.get(f"/v1/invoices/{invoice['id']}/case")).status_code == 200 and r, 30,
+                          what="the case")
+        assert _declared(CaseView, case.json()).steps
+        _declared(RulerView, ruler.get("/v1/rulers/default").json())
+        _declared(RulerPerformance, ruler.get("/v1/rulers/default/performance").json())
+        _declared(RulerStats, ruler.get("/admin/stats", headers=platform.admin).json())
+        eventually(lambda: ruler.get(f"/v1/invoices/{disputed['id']}/case").status_code == 200, 30, what="a case")
+        opened = ruler.post(f"/v1/invoices/{disputed['id']}/disputes", json={"reason": "não reconheço"})
+        assert opened.status_code == 201, opened.text
+        _declared(DisputeOpened, opened.json())
+        answered = ruler.post(f"/v1/invoices/{disputed['id']}/disputes/answer", json={"outcome": "rejected"},
+                              headers=platform.operator(key))
+        _declared(DisputeAnswered, answered.json())
+
+        _declared(PolicyView, neg.get("/v1/negotiation-policy").json())
+        menu = wait_offers(platform, key, invoice["debtor_id"])
+        _declared(OfferMenu, neg.get(f"/v1/debtors/{invoice['debtor_id']}/offers").json())
+        accepted = neg.post(f"/v1/offers/{menu[0]['offer_id']}/accept", headers=platform.operator(key))
+        assert accepted.status_code == 201, accepted.text
+        agreement = _declared(AgreementView, accepted.json())
+        _declared(AgreementView, neg.get(f"/v1/agreements/{agreement.agreement_id}").json())
+        _declared(AgreementList, neg.get(f"/v1/debtors/{invoice['debtor_id']}/agreements").json())
+        _declared(SelfServiceLink, neg.post(f"/v1/debtors/{invoice['debtor_id']}/self-service-link").json())
+
+    history = f"{platform.stack.url('contact-history')}/v1/debtors/{invoice['debtor_id']}/contacts"
+    page = eventually(lambda: (r := httpx.get(history, headers={"X-API-Key": key})).status_code == 200 and r, 30,
+                      what="contact history to know the debtor")
+    _declared(ContactPage, page.json())
