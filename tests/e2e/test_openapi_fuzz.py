@@ -22,9 +22,13 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.core.result import Err
 
 from regua_contact_history.schemas import ContactPage
+from regua_credit.schemas import TenantPolicy
+from regua_dispatch.api import TemplateList, TemplateView
 from regua_ingestion.api import InvoicePage, InvoiceView, RegisteredBatch, RegisteredInvoice
+from regua_ingestion.schemas import ContactCorrected, ExportRequested, PersonExport, RegisteredTenant, TenantKey
 from regua_localstack.stack import SERVICES
 from regua_negotiation.schemas import AgreementList, AgreementView, OfferMenu, PolicyView, SelfServiceLink
+from regua_platform.tenants import TenantPing
 from regua_ruler.schemas import CaseView, DisputeAnswered, DisputeOpened, RulerPerformance, RulerStats, RulerView
 from tests.support.client import Platform, eventually
 from tests.support.negotiation import negotiation_api, new_tenant, register, wait_offers
@@ -156,3 +160,36 @@ def test_case_and_negotiation_answers_match_their_declared_models(platform: Plat
     page = eventually(lambda: (r := httpx.get(history, headers={"X-API-Key": key})).status_code == 200 and r, 30,
                       what="contact history to know the debtor")
     _declared(ContactPage, page.json())
+
+
+def test_administration_template_and_privacy_answers_match_their_declared_models(platform: Platform) -> None:
+    ingestion = httpx.Client(base_url=platform.stack.url("ingestion"), timeout=30,
+                             headers={**platform.admin, "X-Actor": "dpo.models"})
+    with ingestion:
+        added = ingestion.post("/admin/tenants", json={"name": "Chaves Declaradas Ltda", "cnpj": "11222333000181",
+                                                       "address": "Rua das Chaves, 1, São Paulo"})
+        assert added.status_code == 201, added.text
+        tenant = _declared(RegisteredTenant, added.json())
+        key = _declared(TenantKey, ingestion.post(f"/admin/tenants/{tenant.tenant_id}/api-key/rotate").json()).api_key
+        credit = f"{platform.stack.url('credit')}/admin/tenants/{tenant.tenant_id}/negotiation-policy"
+        _declared(TenantPolicy, httpx.get(credit, headers=platform.admin).json())
+        _declared(TenantPolicy, httpx.put(credit, json={}, headers=platform.admin).json())
+
+        document = "111.444.777-35"
+        registered = ingestion.post("/v1/invoices", headers={"X-API-Key": key}, json={
+            "external_id": "NF-MODELS-1", "amount_cents": 5_000, "due_date": "2027-04-10",
+            "debtor": {"document": document, "name": "Paula Lima", "email": "paula.models@example.com"}})
+        assert registered.status_code == 201, registered.text
+        asked = ingestion.post("/admin/privacy/exports", json={"document": document})
+        assert asked.status_code == 202, asked.text
+        export = _declared(ExportRequested, asked.json())
+        _declared(PersonExport, ingestion.get(f"/admin/privacy/exports/{export.request_id}").json())
+        _declared(ContactCorrected, ingestion.post("/admin/privacy/corrections",
+                                                   json={"document": document, "phone": "+5511987654321"}).json())
+
+    platform.wait_tenant_known("dispatch-sms", key)
+    sms = httpx.Client(base_url=platform.stack.url("dispatch-sms"), headers={"X-API-Key": key}, timeout=30)
+    with sms:
+        _declared(TenantPing, sms.get("/v1/ping").json())
+        _declared(TemplateList, sms.get("/v1/templates").json())
+        _declared(TemplateView, sms.get("/v1/templates/notice").json())
