@@ -3,14 +3,13 @@ server error, and every answer's status code, content type and body are the ones
 
 import uuid
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
-from pydantic import BaseModel
 from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
@@ -31,6 +30,7 @@ from regua_negotiation.schemas import AgreementList, AgreementView, OfferMenu, P
 from regua_platform.tenants import TenantPing
 from regua_ruler.schemas import CaseView, DisputeAnswered, DisputeOpened, RulerPerformance, RulerStats, RulerView
 from tests.support.client import Platform, eventually
+from tests.support.models import declared
 from tests.support.negotiation import negotiation_api, new_tenant, register, wait_offers
 
 #: Examples per operation: enough to reach each declared answer, small enough to keep the run near a minute.
@@ -62,7 +62,7 @@ def _fuzz(operation: Any, mode: GenerationMode, base_url: str, credentials: dict
 
 
 @pytest.mark.parametrize("service", sorted(SERVICES))
-def test_no_server_error_and_every_answer_as_declared(platform: Platform, credentials: dict[str, str],
+def test_no_server_error_and_every_answer_asdeclared(platform: Platform, credentials: dict[str, str],
                                                       service: str) -> None:
     base_url = platform.stack.url(service)
     schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
@@ -114,15 +114,6 @@ def test_invoice_answers_match_their_declared_models(platform: Platform, credent
         assert [i.id for i in page.invoices] == [registered.id]
 
 
-M = TypeVar("M", bound=BaseModel)
-
-
-def _declared(model: type[M], answer: Any) -> M:
-    """The answer holds the model and has no field the model does not declare."""
-    assert set(answer) == set(model.model_fields), (model.__name__, set(answer) ^ set(model.model_fields))
-    return model.model_validate(answer)
-
-
 def test_case_and_negotiation_answers_match_their_declared_models(platform: Platform) -> None:
     """Success answers the fuzzing cannot reach (they need a case, offers, an agreement), model by model."""
     _, key = new_tenant(platform, "Modelos Declarados Ltda")
@@ -134,32 +125,32 @@ def test_case_and_negotiation_answers_match_their_declared_models(platform: Plat
     with ruler, negotiation_api(platform, key) as neg:
         case = eventually(lambda: (r := ruler.get(f"/v1/invoices/{invoice['id']}/case")).status_code == 200 and r, 30,
                           what="the case")
-        assert _declared(CaseView, case.json()).steps
-        _declared(RulerView, ruler.get("/v1/rulers/default").json())
-        _declared(RulerPerformance, ruler.get("/v1/rulers/default/performance").json())
-        _declared(RulerStats, ruler.get("/admin/stats", headers=platform.admin).json())
+        assert declared(CaseView, case.json()).steps
+        declared(RulerView, ruler.get("/v1/rulers/default").json())
+        declared(RulerPerformance, ruler.get("/v1/rulers/default/performance").json())
+        declared(RulerStats, ruler.get("/admin/stats", headers=platform.admin).json())
         eventually(lambda: ruler.get(f"/v1/invoices/{disputed['id']}/case").status_code == 200, 30, what="a case")
         opened = ruler.post(f"/v1/invoices/{disputed['id']}/disputes", json={"reason": "não reconheço"})
         assert opened.status_code == 201, opened.text
-        _declared(DisputeOpened, opened.json())
+        declared(DisputeOpened, opened.json())
         answered = ruler.post(f"/v1/invoices/{disputed['id']}/disputes/answer", json={"outcome": "rejected"},
                               headers=platform.operator(key))
-        _declared(DisputeAnswered, answered.json())
+        declared(DisputeAnswered, answered.json())
 
-        _declared(PolicyView, neg.get("/v1/negotiation-policy").json())
+        declared(PolicyView, neg.get("/v1/negotiation-policy").json())
         menu = wait_offers(platform, key, invoice["debtor_id"])
-        _declared(OfferMenu, neg.get(f"/v1/debtors/{invoice['debtor_id']}/offers").json())
+        declared(OfferMenu, neg.get(f"/v1/debtors/{invoice['debtor_id']}/offers").json())
         accepted = neg.post(f"/v1/offers/{menu[0]['offer_id']}/accept", headers=platform.operator(key))
         assert accepted.status_code == 201, accepted.text
-        agreement = _declared(AgreementView, accepted.json())
-        _declared(AgreementView, neg.get(f"/v1/agreements/{agreement.agreement_id}").json())
-        _declared(AgreementList, neg.get(f"/v1/debtors/{invoice['debtor_id']}/agreements").json())
-        _declared(SelfServiceLink, neg.post(f"/v1/debtors/{invoice['debtor_id']}/self-service-link").json())
+        agreement = declared(AgreementView, accepted.json())
+        declared(AgreementView, neg.get(f"/v1/agreements/{agreement.agreement_id}").json())
+        declared(AgreementList, neg.get(f"/v1/debtors/{invoice['debtor_id']}/agreements").json())
+        declared(SelfServiceLink, neg.post(f"/v1/debtors/{invoice['debtor_id']}/self-service-link").json())
 
     history = f"{platform.stack.url('contact-history')}/v1/debtors/{invoice['debtor_id']}/contacts"
     page = eventually(lambda: (r := httpx.get(history, headers={"X-API-Key": key})).status_code == 200 and r, 30,
                       what="contact history to know the debtor")
-    _declared(ContactPage, page.json())
+    declared(ContactPage, page.json())
 
 
 def test_administration_template_and_privacy_answers_match_their_declared_models(platform: Platform) -> None:
@@ -169,11 +160,11 @@ def test_administration_template_and_privacy_answers_match_their_declared_models
         added = ingestion.post("/admin/tenants", json={"name": "Chaves Declaradas Ltda", "cnpj": "11222333000181",
                                                        "address": "Rua das Chaves, 1, São Paulo"})
         assert added.status_code == 201, added.text
-        tenant = _declared(RegisteredTenant, added.json())
-        key = _declared(TenantKey, ingestion.post(f"/admin/tenants/{tenant.tenant_id}/api-key/rotate").json()).api_key
+        tenant = declared(RegisteredTenant, added.json())
+        key = declared(TenantKey, ingestion.post(f"/admin/tenants/{tenant.tenant_id}/api-key/rotate").json()).api_key
         credit = f"{platform.stack.url('credit')}/admin/tenants/{tenant.tenant_id}/negotiation-policy"
-        _declared(TenantPolicy, httpx.get(credit, headers=platform.admin).json())
-        _declared(TenantPolicy, httpx.put(credit, json={}, headers=platform.admin).json())
+        declared(TenantPolicy, httpx.get(credit, headers=platform.admin).json())
+        declared(TenantPolicy, httpx.put(credit, json={}, headers=platform.admin).json())
 
         document = "111.444.777-35"
         registered = ingestion.post("/v1/invoices", headers={"X-API-Key": key}, json={
@@ -182,14 +173,14 @@ def test_administration_template_and_privacy_answers_match_their_declared_models
         assert registered.status_code == 201, registered.text
         asked = ingestion.post("/admin/privacy/exports", json={"document": document})
         assert asked.status_code == 202, asked.text
-        export = _declared(ExportRequested, asked.json())
-        _declared(PersonExport, ingestion.get(f"/admin/privacy/exports/{export.request_id}").json())
-        _declared(ContactCorrected, ingestion.post("/admin/privacy/corrections",
+        export = declared(ExportRequested, asked.json())
+        declared(PersonExport, ingestion.get(f"/admin/privacy/exports/{export.request_id}").json())
+        declared(ContactCorrected, ingestion.post("/admin/privacy/corrections",
                                                    json={"document": document, "phone": "+5511987654321"}).json())
 
     platform.wait_tenant_known("dispatch-sms", key)
     sms = httpx.Client(base_url=platform.stack.url("dispatch-sms"), headers={"X-API-Key": key}, timeout=30)
     with sms:
-        _declared(TenantPing, sms.get("/v1/ping").json())
-        _declared(TemplateList, sms.get("/v1/templates").json())
-        _declared(TemplateView, sms.get("/v1/templates/notice").json())
+        declared(TenantPing, sms.get("/v1/ping").json())
+        declared(TemplateList, sms.get("/v1/templates").json())
+        declared(TemplateView, sms.get("/v1/templates/notice").json())
