@@ -9,6 +9,7 @@ import httpx
 
 from regua_contracts import topics
 from regua_contracts.contacts import CONTACT_REQUESTED, CallOutcomeRecorded, ContactInvalidated
+from regua_dispatch_phone.schemas import CallView
 from regua_localstack.topics import read_topic
 from tests.support.channels import (
     at_local,
@@ -19,6 +20,7 @@ from tests.support.channels import (
     unique_phone,
 )
 from tests.support.client import Platform, eventually
+from tests.support.models import declared
 
 STEPS = """\
       - {key: D+1, offset_days: 1, send: [phone], template: agent_call, tone: cordial}
@@ -61,6 +63,7 @@ def test_agents_work_the_queue_by_priority_and_record_outcomes(platform: Platfor
         r = calls.post("/next", headers=agent(staff_id))
         assert r.status_code == 200, r.text
         task: dict[str, Any] = r.json()
+        declared(CallView, task)
         return task
 
     first = take()
@@ -70,7 +73,7 @@ def test_agents_work_the_queue_by_priority_and_record_outcomes(platform: Platfor
     promise = (due + timedelta(days=6)).isoformat()
     r = calls.post(f"/{first['call_id']}/outcome", headers=agent("ag-7"), json={
         "outcome": "promise_to_pay", "promise_date": promise, "promise_amount_cents": 200_000})
-    assert r.status_code == 200 and r.json()["status"] == "done", r.text
+    assert r.status_code == 200 and declared(CallView, r.json()).status == "done", r.text
     again = calls.post(f"/{first['call_id']}/outcome", headers=agent("ag-7"), json={"outcome": "refused"})
     assert again.status_code == 409
     bad = calls.post(f"/{first['call_id']}/outcome", headers=agent("ag-7"), json={"outcome": "promise_to_pay"})

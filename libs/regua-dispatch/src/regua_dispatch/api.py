@@ -9,15 +9,47 @@ from regua_dispatch import templates
 from regua_dispatch.registry import TemplateRegistry
 from regua_dispatch.templates import MessageTemplate, TemplateRejected
 from regua_platform import audit
-from regua_platform.http import ApiError
+from regua_platform.http import ApiError, answers
 from regua_platform.service import runtime_of
 from regua_platform.staff import ConfigDep
-from regua_platform.tenants import TenantDep
+from regua_platform.tenants import TenantDep, TenantPing
 
 ping_router = APIRouter(tags=["tenants"])
 
 
-@ping_router.get("/v1/ping")
+class TemplateView(BaseModel):
+    """A template of the tenant's (``_view``); ``provider_body`` is the body as submitted for approval."""
+
+    name: str
+    channel: str
+    body: str
+    provider_template: str | None
+    provider_body: str
+    language: str
+    approved: bool
+
+
+class TemplateList(BaseModel):
+    templates: list[TemplateView]
+
+
+class ReceiptsApplied(BaseModel):
+    """A provider's webhook: how many delivery receipts changed an attempt."""
+
+    applied: int
+
+
+class MessagesReceived(BaseModel):
+    """A provider's webhook: how many of the debtor's messages were new."""
+
+    received: int
+
+
+class NotificationHandled(ReceiptsApplied, MessagesReceived):
+    """A webhook carrying receipts and messages together (WhatsApp)."""
+
+
+@ping_router.get("/v1/ping", response_model=None, responses=answers(TenantPing))
 async def ping(tenant: TenantDep) -> dict[str, str]:
     """Answers 200 once this service knows the tenant's API key (tenants are replicated by event)."""
     return {"tenant_id": tenant.id}
@@ -43,7 +75,7 @@ def templates_router() -> APIRouter:
         found: TemplateRegistry = runtime_of(request).extras["templates"]
         return found
 
-    @router.put("/{name}")
+    @router.put("/{name}", response_model=None, responses=answers(TemplateView))
     async def save(request: Request, name: Annotated[str, Path(pattern=r"^[a-z0-9_]{1,64}$")], body: TemplateIn,
                    actor: ConfigDep) -> dict[str, Any]:
         """Saves the tenant's version of a template; one that breaks a rule is refused with 422.
@@ -60,12 +92,12 @@ def templates_router() -> APIRouter:
             raise ApiError(422, exc.field, exc.reason) from exc
         return _view(template)
 
-    @router.get("")
+    @router.get("", response_model=None, responses=answers(TemplateList))
     async def list_templates(request: Request, tenant: TenantDep) -> dict[str, Any]:
         found = await registry(request).all_for(runtime_of(request).pool, tenant.id)
         return {"templates": [_view(t) for _, t in sorted(found.items())]}
 
-    @router.get("/{name}")
+    @router.get("/{name}", response_model=None, responses=answers(TemplateView))
     async def get_template(request: Request, name: str, tenant: TenantDep) -> dict[str, Any]:
         found = await registry(request).all_for(runtime_of(request).pool, tenant.id)
         if name not in found:

@@ -203,6 +203,12 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
             for code in codes}
 
 
+def answers(model: Any, code: int = 200) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` entry declaring a success answer's schema without filtering it (documentation only:
+    pair it with ``response_model=None``, so the route answers exactly what it builds)."""
+    return {code: {"model": model}}
+
+
 def no_content(description: str) -> dict[int | str, dict[str, Any]]:
     """``responses=`` entry for a route that may answer 204 with no body."""
     return {204: {"description": description}}

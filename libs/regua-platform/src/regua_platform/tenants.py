@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 import asyncpg
 from fastapi import Depends, Header, Request
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 
 from regua_contracts import topics
 from regua_contracts.common import Creditor
@@ -19,6 +19,12 @@ from regua_platform.kafka import Delivery, Rejection, subscribe
 from regua_platform.service import Runtime, runtime_of
 
 Scope = Literal["integration", "administration"]
+
+
+class TenantPing(BaseModel):
+    """What ``GET /v1/ping`` answers once a service knows the tenant's API key."""
+
+    tenant_id: str
 
 
 @dataclass(frozen=True)

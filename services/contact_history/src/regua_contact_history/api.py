@@ -6,16 +6,17 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request
 
 from regua_contact_history import store
+from regua_contact_history.schemas import ContactPage
 from regua_platform import audit
-from regua_platform.http import ApiError
+from regua_platform.http import ApiError, answers
 from regua_platform.privacy import keyring_of
 from regua_platform.service import runtime_of
-from regua_platform.tenants import TenantDep
+from regua_platform.tenants import TenantDep, TenantPing
 
 router = APIRouter(prefix="/v1", tags=["contacts"])
 
 
-@router.get("/debtors/{debtor_id}/contacts")
+@router.get("/debtors/{debtor_id}/contacts", response_model=None, responses=answers(ContactPage))
 async def contacts(request: Request, debtor_id: UUID, tenant: TenantDep, before: str | None = None,
                    limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
     """Every attempt, delivery, failure, reply, opt-out and call outcome with its template, channel, tone,
@@ -36,7 +37,7 @@ async def contacts(request: Request, debtor_id: UUID, tenant: TenantDep, before:
             "next": store.cursor(last["at"], last["id"]) if last else None}
 
 
-@router.get("/ping")
+@router.get("/ping", response_model=None, responses=answers(TenantPing))
 async def ping(tenant: TenantDep) -> dict[str, str]:
     """Answers 200 once this service knows the tenant's API key (tenants are replicated by event)."""
     return {"tenant_id": tenant.id}

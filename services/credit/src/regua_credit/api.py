@@ -7,7 +7,8 @@ from pydantic import ValidationError
 
 from regua_credit import store
 from regua_credit.offers import NegotiationPolicy
-from regua_platform.http import ApiError
+from regua_credit.schemas import TenantPolicy
+from regua_platform.http import ApiError, answers
 from regua_platform.service import runtime_of
 from regua_platform.staff import require_admin_token
 
@@ -19,14 +20,14 @@ def _authorize(request: Request, token: str | None) -> None:
     require_admin_token(request, token)
 
 
-@router.get("")
+@router.get("", response_model=None, responses=answers(TenantPolicy))
 async def get_policy(request: Request, tenant_id: str, x_admin_token: AdminToken = None) -> dict[str, Any]:
     _authorize(request, x_admin_token)
     policy, version = await store.policy(runtime_of(request).pool, tenant_id)
     return {"tenant_id": tenant_id, "version": version, "policy": policy.model_dump()}
 
 
-@router.put("")
+@router.put("", response_model=None, responses=answers(TenantPolicy))
 async def put_policy(request: Request, tenant_id: str, x_admin_token: AdminToken = None) -> dict[str, Any]:
     """Replaces the tenant's policy (fields left out take the defaults); offers use it at once."""
     _authorize(request, x_admin_token)

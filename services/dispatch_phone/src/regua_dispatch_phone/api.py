@@ -13,8 +13,9 @@ from pydantic import AwareDatetime, BaseModel, Field
 from regua_contracts.contacts import CallOutcome
 from regua_dispatch_phone import handlers, store
 from regua_dispatch_phone.domain import InvalidOutcome
+from regua_dispatch_phone.schemas import CallView
 from regua_platform import audit
-from regua_platform.http import ApiError, errors, no_content
+from regua_platform.http import ApiError, answers, errors, no_content
 from regua_platform.service import Runtime, runtime_of
 from regua_platform.staff import OperatorDep
 
@@ -32,7 +33,8 @@ def _today(runtime: Runtime) -> date:
     return runtime.extras["clock"].now().astimezone(ZoneInfo(runtime.settings.timezone)).date()  # type: ignore[no-any-return]
 
 
-@router.post("/next", response_model=None, responses=no_content("no call the compliance gate allows now"))
+@router.post("/next", response_model=None,
+             responses={**answers(CallView), **no_content("no call the compliance gate allows now")})
 async def next_call(request: Request, agent: OperatorDep) -> dict[str, Any] | Response:
     """The best call the compliance gate allows now, assigned to the agent of the staff token (X-Staff-Token);
     204 when there is none."""
@@ -44,7 +46,7 @@ async def next_call(request: Request, agent: OperatorDep) -> dict[str, Any] | Re
     return handlers.view(row, _today(runtime), runtime.extras["clock"].now())
 
 
-@router.post("/{call_id}/outcome", responses=errors(409))
+@router.post("/{call_id}/outcome", response_model=None, responses={**errors(409), **answers(CallView)})
 async def record_outcome(request: Request, call_id: UUID, body: OutcomeIn, agent: OperatorDep) -> dict[str, Any]:
     """Recorded for the agent of the staff token, never an id from the body."""
     runtime = runtime_of(request)
@@ -62,7 +64,7 @@ async def record_outcome(request: Request, call_id: UUID, body: OutcomeIn, agent
     return handlers.view(row, _today(runtime), runtime.extras["clock"].now())
 
 
-@router.get("/{call_id}")
+@router.get("/{call_id}", response_model=None, responses=answers(CallView))
 async def get_call(request: Request, call_id: UUID, agent: OperatorDep) -> dict[str, Any]:
     runtime = runtime_of(request)
     row = await store.task(runtime.pool, agent.tenant.id, call_id)

@@ -9,11 +9,12 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from regua_dispatch import inbound
+from regua_dispatch.api import MessagesReceived, ReceiptsApplied
 from regua_dispatch.inbound import InboundMessage, Receipt, step_reference
 from regua_dispatch.webhooks import timestamped_body
 from regua_dispatch_sms.adapter import INVALID_NUMBER
 from regua_platform.clock import observe
-from regua_platform.http import ApiError, errors
+from regua_platform.http import ApiError, answers, errors
 from regua_platform.service import runtime_of
 
 router = APIRouter(prefix="/webhooks/sms", tags=["webhooks"])
@@ -58,7 +59,7 @@ async def _parse(request: Request, model: type[M]) -> M:
         raise ApiError(400, "(body)", f"not a webhook payload: {exc}"[:300]) from exc
 
 
-@router.post("/receipts", responses=errors(400, 401))
+@router.post("/receipts", response_model=None, responses={**errors(400, 401), **answers(ReceiptsApplied)})
 async def receipts(request: Request) -> dict[str, int]:
     payload = await _parse(request, Receipts)
     runtime = runtime_of(request)
@@ -69,7 +70,7 @@ async def receipts(request: Request) -> dict[str, int]:
     return {"applied": applied}
 
 
-@router.post("/inbound", responses=errors(400, 401))
+@router.post("/inbound", response_model=None, responses={**errors(400, 401), **answers(MessagesReceived)})
 async def messages(request: Request) -> dict[str, int]:
     payload = await _parse(request, Messages)
     runtime = runtime_of(request)

@@ -12,10 +12,11 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from regua_dispatch import inbound
+from regua_dispatch.api import NotificationHandled
 from regua_dispatch.inbound import InboundMessage, Receipt, step_reference
 from regua_dispatch.webhooks import require_fresh, signed_body
 from regua_platform.clock import observe
-from regua_platform.http import ApiError, errors
+from regua_platform.http import ApiError, answers, errors
 from regua_platform.service import runtime_of
 
 router = APIRouter(prefix="/webhooks/whatsapp", tags=["webhooks"])
@@ -85,7 +86,7 @@ async def verify(request: Request, mode: Annotated[str, Query(alias="hub.mode")]
     return challenge
 
 
-@router.post("", responses=errors(400, 401))
+@router.post("", response_model=None, responses={**errors(400, 401), **answers(NotificationHandled)})
 async def notify(request: Request) -> dict[str, int]:
     runtime = runtime_of(request)
     raw = await signed_body(request, runtime.settings.whatsapp_app_secret)

@@ -17,9 +17,10 @@ from regua_contracts.common import Cents, NewInvoice
 from regua_contracts.documents import is_valid_cnpj, normalize_document
 from regua_ingestion import handlers, store
 from regua_ingestion.domain import InvoiceNotOpen, PaymentExceedsBalance
+from regua_ingestion.schemas import RegisteredTenant, TenantKey
 from regua_ingestion.tenants import create_tenant, rotate_api_key
 from regua_platform import audit
-from regua_platform.http import ApiError, errors
+from regua_platform.http import ApiError, answers, errors
 from regua_platform.pii import Keyring
 from regua_platform.privacy import keyring_of
 from regua_platform.service import runtime_of
@@ -222,7 +223,8 @@ async def get_invoice(request: Request, invoice_id: UUID, tenant: TenantDep) -> 
     return view
 
 
-@router.post("/admin/tenants", status_code=201, tags=["admin"])
+@router.post("/admin/tenants", status_code=201, tags=["admin"], response_model=None,
+             responses=answers(RegisteredTenant, 201))
 async def add_tenant(request: Request, tenant_in: TenantIn,
                      x_admin_token: Annotated[str | None, Header()] = None) -> dict[str, str]:
     """Registers a client company and returns its API key (shown once; only a hash is stored)."""
@@ -238,7 +240,8 @@ async def add_tenant(request: Request, tenant_in: TenantIn,
     return {"tenant_id": tenant.id, "api_key": api_key, "scope": tenant.scope}
 
 
-@router.post("/admin/tenants/{tenant_id}/api-key/rotate", tags=["admin"])
+@router.post("/admin/tenants/{tenant_id}/api-key/rotate", tags=["admin"], response_model=None,
+             responses=answers(TenantKey))
 async def rotate_tenant_key(request: Request, tenant_id: Annotated[str, Path(max_length=64)],
                             x_admin_token: Annotated[str | None, Header()] = None) -> dict[str, str]:
     """Replaces a client company's API key (shown once); the old key stops working in every service."""

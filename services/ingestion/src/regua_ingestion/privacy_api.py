@@ -13,7 +13,8 @@ from regua_contracts.privacy import PERSON_DATA_HOLDERS
 from regua_ingestion import privacy_handlers, privacy_store
 from regua_ingestion.api import keyring_of_request
 from regua_ingestion.privacy_handlers import UnknownPerson
-from regua_platform.http import ApiError
+from regua_ingestion.schemas import ContactCorrected, ExportRequested, PersonErased, PersonExport
+from regua_platform.http import ApiError, answers
 from regua_platform.service import runtime_of
 
 router = APIRouter(prefix="/admin/privacy", tags=["privacy"])
@@ -42,7 +43,7 @@ def _unknown() -> ApiError:
     return ApiError(404, "document", "no data is held about this document")
 
 
-@router.post("/exports", status_code=202)
+@router.post("/exports", status_code=202, response_model=None, responses=answers(ExportRequested, 202))
 async def request_export(request: Request, person: PersonIn, x_actor: Actor,
                          x_admin_token: AdminToken = None) -> dict[str, Any]:
     """Asks every service for what it holds about the person; download it from ``GET .../exports/{id}``."""
@@ -58,7 +59,7 @@ async def request_export(request: Request, person: PersonIn, x_actor: Actor,
     return {"request_id": str(request_id), "status": "pending", "services": list(PERSON_DATA_HOLDERS)}
 
 
-@router.get("/exports/{request_id}")
+@router.get("/exports/{request_id}", response_model=None, responses=answers(PersonExport))
 async def download_export(request: Request, request_id: UUID, x_actor: Actor,
                           x_admin_token: AdminToken = None) -> JSONResponse:
     """Everything held about the person, by service and table; ``complete`` once every service answered."""
@@ -74,7 +75,7 @@ async def download_export(request: Request, request_id: UUID, x_actor: Actor,
                         headers={"Content-Disposition": f'attachment; filename="person-data-{request_id}.json"'})
 
 
-@router.post("/corrections")
+@router.post("/corrections", response_model=None, responses=answers(ContactCorrected))
 async def correct_contact(request: Request, correction: CorrectionIn, x_actor: Actor,
                           x_admin_token: AdminToken = None) -> dict[str, Any]:
     """Replaces the person's e-mail, phone or address fields in every service holding them."""
@@ -93,7 +94,7 @@ async def correct_contact(request: Request, correction: CorrectionIn, x_actor: A
     return {"request_id": str(request_id), "corrected": sorted(changes), "invoices": invoices}
 
 
-@router.post("/erasures")
+@router.post("/erasures", response_model=None, responses=answers(PersonErased))
 async def request_erasure(request: Request, person: PersonIn, x_actor: Actor,
                           x_admin_token: AdminToken = None) -> JSONResponse:
     """Erases the person in every service when no legal basis remains; 409 with the reason otherwise."""

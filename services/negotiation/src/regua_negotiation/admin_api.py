@@ -8,8 +8,9 @@ from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel
 
 from regua_negotiation import store
+from regua_negotiation.schemas import ClockView
 from regua_platform.clock import SimulatedClock
-from regua_platform.http import ApiError, errors
+from regua_platform.http import ApiError, answers, errors
 from regua_platform.service import runtime_of
 from regua_platform.staff import require_admin_token
 
@@ -30,12 +31,12 @@ def _simulated(request: Request, token: str | None) -> SimulatedClock:
     return current
 
 
-@router.get("/clock", responses=errors(409))
+@router.get("/clock", response_model=None, responses={**errors(409), **answers(ClockView)})
 async def get_clock(request: Request, x_admin_token: Annotated[str | None, Header()] = None) -> dict[str, Any]:
     return {"now": _simulated(request, x_admin_token).now().isoformat()}
 
 
-@router.post("/clock", responses=errors(409))
+@router.post("/clock", response_model=None, responses={**errors(409), **answers(ClockView)})
 async def move_clock(request: Request, move: ClockMove,
                      x_admin_token: Annotated[str | None, Header()] = None) -> dict[str, Any]:
     sim = _simulated(request, x_admin_token)

@@ -12,8 +12,17 @@ from regua_contracts.contacts import NegotiationRequested
 from regua_negotiation import handlers, store, views
 from regua_negotiation.domain.policy import NegotiationPolicy
 from regua_negotiation.legal import ceilings
+from regua_negotiation.schemas import (
+    AgreementList,
+    AgreementView,
+    OfferMenu,
+    OffersSent,
+    PolicyView,
+    SavedPolicy,
+    SelfServiceLink,
+)
 from regua_platform import audit, outbox
-from regua_platform.http import ApiError, errors
+from regua_platform.http import ApiError, answers, errors
 from regua_platform.outbox import OutboxMessage
 from regua_platform.service import runtime_of
 from regua_platform.staff import ConfigDep, OperatorDep
@@ -30,7 +39,7 @@ async def _known_debtor(conn: store.Conn, tenant_id: str, debtor_id: UUID) -> No
         raise ApiError(404, "debtor_id", "no such debtor")
 
 
-@router.put("/negotiation-policy", status_code=201)
+@router.put("/negotiation-policy", status_code=201, response_model=None, responses=answers(SavedPolicy, 201))
 async def put_policy(request: Request, policy: NegotiationPolicy, actor: ConfigDep) -> dict[str, Any]:
     """Saves a new version; offers made from now on use it, agreements keep the terms they were made with.
     422 when the interest exceeds the agency's legal ceiling (REGUA_NEGOTIATION_MAX_MONTHLY_INTEREST_*), a
@@ -44,13 +53,13 @@ async def put_policy(request: Request, policy: NegotiationPolicy, actor: ConfigD
     return {"version": version}
 
 
-@router.get("/negotiation-policy")
+@router.get("/negotiation-policy", response_model=None, responses=answers(PolicyView))
 async def get_policy(request: Request, tenant: TenantDep) -> dict[str, Any]:
     version, policy, versions = await store.current_policy(runtime_of(request).pool, tenant.id)
     return {"version": version, "policy": policy.model_dump(mode="json"), "versions": versions}
 
 
-@router.get("/debtors/{debtor_id}/offers")
+@router.get("/debtors/{debtor_id}/offers", response_model=None, responses=answers(OfferMenu))
 async def offers(request: Request, debtor_id: UUID, tenant: TenantDep) -> dict[str, Any]:
     """The debtor's current offer menu (made now if none is valid) and the updated open debts."""
     runtime = runtime_of(request)
@@ -70,7 +79,8 @@ class SendOffers(BaseModel):
     channel: Literal["whatsapp", "sms", "email"] = "email"
 
 
-@router.post("/debtors/{debtor_id}/offers/send", status_code=202)
+@router.post("/debtors/{debtor_id}/offers/send", status_code=202, response_model=None,
+             responses=answers(OffersSent, 202))
 async def send_offers(request: Request, debtor_id: UUID, body: SendOffers, tenant: TenantDep) -> dict[str, str]:
     """An agent asks for the debtor's offers to be sent: the ruler answers on ``channel`` (or the next usable
     one) through the compliance gate, as it answers the debtor's own request."""
@@ -84,7 +94,8 @@ async def send_offers(request: Request, debtor_id: UUID, body: SendOffers, tenan
     return {"request_id": str(event.event_id), "channel": body.channel}
 
 
-@router.post("/offers/{offer_id}/accept", status_code=201, responses=errors(409))
+@router.post("/offers/{offer_id}/accept", status_code=201, response_model=None,
+             responses={**errors(409), **answers(AgreementView, 201)})
 async def accept(request: Request, offer_id: UUID, agent: OperatorDep) -> dict[str, Any]:
     """An agent (staff token) accepts an offer on the debtor's behalf; audited."""
     runtime = runtime_of(request)
@@ -104,7 +115,7 @@ async def accept(request: Request, offer_id: UUID, agent: OperatorDep) -> dict[s
         return await views.agreement_view(conn, row)
 
 
-@router.get("/agreements/{agreement_id}")
+@router.get("/agreements/{agreement_id}", response_model=None, responses=answers(AgreementView))
 async def get_agreement(request: Request, agreement_id: UUID, tenant: TenantDep) -> dict[str, Any]:
     pool = runtime_of(request).pool
     row = await store.agreement(pool, tenant.id, agreement_id)
@@ -114,7 +125,7 @@ async def get_agreement(request: Request, agreement_id: UUID, tenant: TenantDep)
     return await views.agreement_view(pool, row)
 
 
-@router.get("/debtors/{debtor_id}/agreements")
+@router.get("/debtors/{debtor_id}/agreements", response_model=None, responses=answers(AgreementList))
 async def debtor_agreements(request: Request, debtor_id: UUID, tenant: TenantDep) -> dict[str, Any]:
     pool = runtime_of(request).pool
     rows = await store.agreements_of(pool, tenant.id, debtor_id)
@@ -122,7 +133,8 @@ async def debtor_agreements(request: Request, debtor_id: UUID, tenant: TenantDep
     return {"agreements": [await views.agreement_view(pool, r) for r in rows]}
 
 
-@router.post("/debtors/{debtor_id}/self-service-link", status_code=201)
+@router.post("/debtors/{debtor_id}/self-service-link", status_code=201, response_model=None,
+             responses=answers(SelfServiceLink, 201))
 async def self_service_link(request: Request, debtor_id: UUID, tenant: TenantDep) -> dict[str, str]:
     """A signed link, expiring after the policy's link validity, to the debtor's self-service page."""
     runtime = runtime_of(request)

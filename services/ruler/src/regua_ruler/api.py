@@ -10,10 +10,11 @@ from regua_contracts import topics
 from regua_contracts.clock import ClockSet
 from regua_platform import outbox
 from regua_platform.clock import SimulatedClock
-from regua_platform.http import ApiError, errors
+from regua_platform.http import ApiError, answers, errors
 from regua_platform.outbox import OutboxMessage
 from regua_platform.service import runtime_of
 from regua_platform.staff import require_admin_token
+from regua_ruler.schemas import ClockMoved, ClockView, RulerStats
 from regua_ruler.store import cases, clock
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -36,14 +37,14 @@ def _simulated(request: Request, token: str | None) -> SimulatedClock:
     return current
 
 
-@router.get("/clock", responses=errors(409))
+@router.get("/clock", response_model=None, responses={**errors(409), **answers(ClockView)})
 async def get_clock(request: Request, x_admin_token: Annotated[str | None, Header()] = None) -> dict[str, Any]:
     sim = _simulated(request, x_admin_token)
     due = await cases.due_step_count(runtime_of(request).pool, sim.now())
     return {"now": sim.now().isoformat(), "due_steps": due}
 
 
-@router.post("/clock", responses=errors(409))
+@router.post("/clock", response_model=None, responses={**errors(409), **answers(ClockMoved)})
 async def move_clock(request: Request, move: ClockMove,
                      x_admin_token: Annotated[str | None, Header()] = None) -> dict[str, Any]:
     sim = _simulated(request, x_admin_token)
@@ -59,7 +60,7 @@ async def move_clock(request: Request, move: ClockMove,
     return {"now": sim.now().isoformat()}
 
 
-@router.get("/stats")
+@router.get("/stats", response_model=None, responses=answers(RulerStats))
 async def stats(request: Request, x_admin_token: Annotated[str | None, Header()] = None) -> dict[str, Any]:
     """Cases by status and steps by status, across tenants."""
     _authorize(request, x_admin_token)

@@ -9,19 +9,29 @@ from pydantic import BaseModel, Field, ValidationError
 
 from regua_platform import audit
 from regua_platform.errors import field_errors
-from regua_platform.http import ApiError, errors
+from regua_platform.http import ApiError, answers, errors
 from regua_platform.service import runtime_of
 from regua_platform.staff import ConfigDep, OperatorDep
 from regua_platform.tenants import TenantDep
 from regua_ruler import handlers, migration
 from regua_ruler.domain import rulers as rulers_domain
 from regua_ruler.domain.rulers import parse_ruler
+from regua_ruler.schemas import (
+    CaseView,
+    DisputeAnswered,
+    DisputeOpened,
+    MigratedCases,
+    RulerPerformance,
+    RulerView,
+    SavedRuler,
+)
 from regua_ruler.store import cases, rulers
 
 router = APIRouter(prefix="/v1", tags=["rulers"])
 
 
-@router.put("/rulers/{name}", status_code=201, openapi_extra={"requestBody": {"required": True, "content": {
+@router.put("/rulers/{name}", status_code=201, response_model=None, responses=answers(SavedRuler, 201),
+            openapi_extra={"requestBody": {"required": True, "content": {
     "application/yaml": {"schema": {"type": "string"}}, "application/json": {"schema": {"type": "object"}}}}})
 async def put_ruler(request: Request, name: str, actor: ConfigDep) -> dict[str, Any]:
     """Saves a new version of a ruler, written in YAML or JSON. Cases already open keep their version.
@@ -49,7 +59,7 @@ async def put_ruler(request: Request, name: str, actor: ConfigDep) -> dict[str, 
     return {"name": name, "version": version}
 
 
-@router.get("/rulers/{name}")
+@router.get("/rulers/{name}", response_model=None, responses=answers(RulerView))
 async def get_ruler(request: Request, name: str, tenant: TenantDep) -> dict[str, Any]:
     pool = runtime_of(request).pool
     if name == handlers.RULER_NAME:
@@ -65,7 +75,7 @@ async def get_ruler(request: Request, name: str, tenant: TenantDep) -> dict[str,
                                                       for r in listed]}
 
 
-@router.get("/rulers/{name}/performance")
+@router.get("/rulers/{name}/performance", response_model=None, responses=answers(RulerPerformance))
 async def performance(request: Request, name: str, tenant: TenantDep) -> dict[str, Any]:
     """Per variant: cases, contacts sent, payments, recovered amount and recovery rate."""
     rows = await cases.performance(runtime_of(request).pool, tenant.id, name)
@@ -80,7 +90,7 @@ class Migrate(BaseModel):
     to_version: Annotated[int | None, Field(ge=1, le=rulers_domain.MAX_VERSION)] = None
 
 
-@router.post("/rulers/{name}/migrate")
+@router.post("/rulers/{name}/migrate", response_model=None, responses=answers(MigratedCases))
 async def migrate_cases(request: Request, name: str, body: Migrate, actor: ConfigDep) -> dict[str, Any]:
     """Moves the tenant's open cases of this ruler to a version (default: the newest): steps not yet sent
     are re-planned from it; steps already sent stay sent."""
@@ -92,7 +102,7 @@ async def migrate_cases(request: Request, name: str, body: Migrate, actor: Confi
     return {"ruler": name, "version": moved[0], "cases_migrated": moved[1]}
 
 
-@router.get("/invoices/{invoice_id}/case", tags=["cases"])
+@router.get("/invoices/{invoice_id}/case", tags=["cases"], response_model=None, responses=answers(CaseView))
 async def get_case(request: Request, invoice_id: UUID, tenant: TenantDep) -> dict[str, Any]:
     pool = runtime_of(request).pool
     case = await cases.case_of(pool, tenant.id, invoice_id)
@@ -114,7 +124,8 @@ class DisputeAnswer(BaseModel):
     outcome: Literal["upheld", "rejected"]
 
 
-@router.post("/invoices/{invoice_id}/disputes", status_code=201, tags=["cases"], responses=errors(409))
+@router.post("/invoices/{invoice_id}/disputes", status_code=201, tags=["cases"], response_model=None,
+             responses={**errors(409), **answers(DisputeOpened, 201)})
 async def open_dispute(request: Request, invoice_id: UUID, body: DisputeIn, tenant: TenantDep) -> dict[str, Any]:
     """'Não reconheço esta dívida': collection of this invoice pauses until the creditor answers."""
     runtime = runtime_of(request)
@@ -129,7 +140,8 @@ async def open_dispute(request: Request, invoice_id: UUID, body: DisputeIn, tena
     return {"invoice_id": str(invoice_id), "status": "paused", "reason": "dispute"}
 
 
-@router.post("/invoices/{invoice_id}/disputes/answer", tags=["cases"], responses=errors(409))
+@router.post("/invoices/{invoice_id}/disputes/answer", tags=["cases"], response_model=None,
+             responses={**errors(409), **answers(DisputeAnswered)})
 async def answer_dispute(request: Request, invoice_id: UUID, body: DisputeAnswer,
                          operator: OperatorDep) -> dict[str, Any]:
     """Upheld: the debt is not owed, collection stops. Rejected: the dispute no longer holds the case; it
