@@ -1,5 +1,7 @@
 """The one asyncpg pool helper: every connection of a service lives in that service's own schema."""
 
+from collections.abc import Awaitable, Callable
+
 import asyncpg
 
 #: Database failures a background loop or a consumer outlives: the server or the network away, the server
@@ -34,5 +36,24 @@ async def ensure_database(dsn: str) -> None:
         exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if not exists:
             await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+async def each_schema_holding(dsn: str, table: str, schemas: list[str],
+                              work: Callable[[asyncpg.Connection], Awaitable[int]]) -> dict[str, int]:
+    """Runs ``work`` with the search path on each named schema, or on every schema holding ``table`` (operator
+    commands that act on all services' tables at once: PII key rotation, the broker rebuild); its count per
+    schema."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        if not schemas:
+            schemas = [r["table_schema"] for r in await conn.fetch(
+                "SELECT table_schema FROM information_schema.tables WHERE table_name = $1 ORDER BY 1", table)]
+        counts = {}
+        for schema in schemas:
+            await conn.execute(f'SET search_path TO "{schema}"')
+            counts[schema] = await work(conn)
+        return counts
     finally:
         await conn.close()

@@ -24,6 +24,7 @@ import asyncpg
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from regua_platform.db import each_schema_holding
 from regua_platform.settings import Settings
 
 _VERSION = b"\x01"
@@ -178,18 +179,7 @@ async def rotate(conn: asyncpg.Connection, keyring: Keyring, *, batch: int = 100
 
 async def _rotate_all(settings: Settings, schemas: list[str]) -> dict[str, int]:
     keyring = Keyring.from_settings(settings)
-    conn = await asyncpg.connect(settings.database_url)
-    try:
-        if not schemas:
-            schemas = [r["table_schema"] for r in await conn.fetch(
-                "SELECT table_schema FROM information_schema.tables WHERE table_name = 'pii_keys' ORDER BY 1")]
-        counts = {}
-        for schema in schemas:
-            await conn.execute(f'SET search_path TO "{schema}"')
-            counts[schema] = await rotate(conn, keyring)
-        return counts
-    finally:
-        await conn.close()
+    return await each_schema_holding(settings.database_url, "pii_keys", schemas, lambda conn: rotate(conn, keyring))
 
 
 def main(argv: list[str] | None = None) -> int:

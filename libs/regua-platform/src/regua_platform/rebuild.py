@@ -13,25 +13,13 @@ import asyncio
 import os
 from datetime import datetime
 
-import asyncpg
-
+from regua_platform.db import each_schema_holding
 from regua_platform.outbox import requeue
 
 
 async def rebuild(dsn: str, schemas: list[str], since: datetime | None = None) -> dict[str, int]:
     """Re-queues the retained events of each schema; returns how many per schema."""
-    conn = await asyncpg.connect(dsn)
-    try:
-        if not schemas:
-            schemas = [r["table_schema"] for r in await conn.fetch(
-                "SELECT table_schema FROM information_schema.tables WHERE table_name = 'outbox' ORDER BY 1")]
-        counts = {}
-        for schema in schemas:
-            await conn.execute(f'SET search_path TO "{schema}"')
-            counts[schema] = await requeue(conn, since)
-        return counts
-    finally:
-        await conn.close()
+    return await each_schema_holding(dsn, "outbox", schemas, lambda conn: requeue(conn, since))
 
 
 def main() -> None:
