@@ -161,11 +161,10 @@ def install(runtime: Runtime, held: PersonalData) -> None:
 
     async def on_privacy(deliveries: list[Delivery[AnyPrivacyEvent]]) -> list[Rejection]:
         # Export parts are for the requester alone (which checks them); every holder checks the requests.
-        requests = [d for d in deliveries if not isinstance(d.event, PersonDataExported)]
-        refused = [Rejection(d.record, why) for d in requests if (why := misattributed(d))]
+        requests = [(d, misattributed(d)) for d in deliveries if not isinstance(d.event, PersonDataExported)]
         async with runtime.pool.acquire() as conn, conn.transaction():
-            await handle(conn, keyring, held, [d.event for d in requests if not misattributed(d)])
-        return refused
+            await handle(conn, keyring, held, [d.event for d, why in requests if why is None])
+        return [Rejection(d.record, why) for d, why in requests if why is not None]
 
     subscribe(runtime.broker, runtime.settings, topic=topics.PRIVACY, group_id=f"{held.service}-privacy",
               adapter=PRIVACY_EVENT, handler=on_privacy)

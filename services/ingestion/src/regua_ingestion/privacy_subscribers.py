@@ -15,13 +15,13 @@ def wire(runtime: Runtime) -> None:
     privacy.install(runtime, PersonalData("ingestion", tables=(), exporters=(privacy_store.export_ingestion,)))
 
     async def on_parts(deliveries: list[Delivery[AnyPrivacyEvent]]) -> list[Rejection]:
-        parts = [d for d in deliveries if isinstance(d.event, PersonDataExported)]
+        parts = [(d, privacy.misattributed(d)) for d in deliveries if isinstance(d.event, PersonDataExported)]
         async with runtime.pool.acquire() as conn, conn.transaction():
-            for d in parts:
-                if not privacy.misattributed(d):
+            for d, why in parts:
+                if why is None:
                     await privacy_store.add_part(conn, keyring, d.event)  # type: ignore[arg-type]
         # The requests themselves are checked (and dead-lettered if forged) by the privacy subscriber above.
-        return [Rejection(d.record, why) for d in parts if (why := privacy.misattributed(d))]
+        return [Rejection(d.record, why) for d, why in parts if why is not None]
 
     subscribe(runtime.broker, runtime.settings, topic=topics.PRIVACY, group_id="ingestion-privacy-exports",
               adapter=PRIVACY_EVENT, handler=on_parts)
