@@ -5,11 +5,15 @@ from typing import Any
 
 import httpx
 
-from tests.support.client import Platform
+from tests.support.client import Platform, eventually
 from tests.support.negotiation import negotiation_api
 
 
 def open_dispute(platform: Platform, api_key: str, invoice_id: str) -> None:
+    # The ruler owns disputes: its case may open after negotiation already offers on the invoice.
+    ruler = platform.stack.url("ruler")
+    eventually(lambda: httpx.get(f"{ruler}/v1/invoices/{invoice_id}/case", headers={"X-API-Key": api_key},
+                                 timeout=30).status_code == 200, 30, what="the ruler's case")
     r = httpx.post(f"{platform.stack.url('ruler')}/v1/invoices/{invoice_id}/disputes",
                    headers={"X-API-Key": api_key}, json={"reason": "não reconheço esta dívida"}, timeout=30)
     assert r.status_code == 201, r.text
